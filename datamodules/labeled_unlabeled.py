@@ -1,0 +1,302 @@
+"""The datamodule every method trains from: class-balanced splits and mixed batches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from datamodules.sampler import MixedBatchSampler
+from datamodules.splits import SplitIndices, class_balanced_split
+
+BatchTransform = Callable[[torch.Tensor], torch.Tensor]
+
+
+class MixedBatch(NamedTuple):
+    """One training batch: labeled inputs ``x_l`` with labels ``y_l``, and unlabeled ``x_u``."""
+
+    x_l: torch.Tensor
+    y_l: torch.Tensor
+    x_u: torch.Tensor
+
+
+def default_data_dir() -> str:
+    """Data root: the ``SSL_KIT_DATA`` environment variable, else ``./data``."""
+    return os.environ.get("SSL_KIT_DATA", "./data")
+
+
+class _MixedBatchDataset(Dataset):
+    """Gathers a whole mixed batch by tensor indexing (no per-item Python work)."""
+
+    def __init__(
+        self,
+        x_labeled: torch.Tensor,
+        y_labeled: torch.Tensor,
+        x_unlabeled: torch.Tensor,
+        transform: BatchTransform | None,
+    ) -> None:
+        self.x_labeled, self.y_labeled, self.x_unlabeled = x_labeled, y_labeled, x_unlabeled
+        self.transform = transform
+
+    def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
+        l_pos, u_pos = positions
+        x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
+        if self.transform is not None:  # independent draws for the two streams
+            x_l, x_u = self.transform(x_l), self.transform(x_u)
+        return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
+
+
+class LabeledUnlabeledDataModule(pl.LightningDataModule):
+    """Semi-supervised data: a few labeled examples, many unlabeled ones, mixed in every batch.
+
+    Subclasses implement :meth:`load_tensors` to return the whole training and test sets as
+    tensors (the fast, in-memory path). Users with their own data call :meth:`from_tensors` or
+    :meth:`from_datasets`.
+
+    Training batches are :class:`MixedBatch` tuples; ``labeled_batch_size`` and
+    ``unlabeled_batch_size`` are GLOBAL (per optimizer step, over all devices). Validation and
+    test loaders yield plain ``(x, y)`` batches. When ``num_val`` is 0, validation runs on the
+    test set (the papers report test error at the end of a fixed schedule; pick
+    ``num_val > 0`` for model selection).
+
+    Args:
+        num_labeled: labeled examples, drawn class-balanced from the training set.
+        labeled_batch_size: global labeled batch size.
+        unlabeled_batch_size: global unlabeled batch size.
+        num_val: validation examples held out of the labeled and unlabeled pools.
+        split_seed: seed of the labeled / validation draw.
+        seed: seed of the batch streams; default: the seed given to ``seed_everything``.
+        steps_per_epoch: training batches per epoch; default: one pass over the unlabeled pool.
+        eval_batch_size: batch size of the validation, test and predict loaders.
+        split_file: if it exists, the split is read from it; otherwise the drawn split is
+            written there.
+        num_workers: loader workers (0 is fastest for in-memory tensors).
+    """
+
+    num_classes: int
+    input_shape: tuple[int, ...]
+
+    def __init__(
+        self,
+        num_labeled: int = 100,
+        labeled_batch_size: int = 100,
+        unlabeled_batch_size: int = 100,
+        num_val: int = 0,
+        split_seed: int = 0,
+        seed: int | None = None,
+        steps_per_epoch: int | None = None,
+        eval_batch_size: int = 1000,
+        split_file: str | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_labeled = num_labeled
+        self.labeled_batch_size = labeled_batch_size
+        self.unlabeled_batch_size = unlabeled_batch_size
+        self.num_val = num_val
+        self.split_seed = split_seed
+        self.seed = seed
+        self.steps_per_epoch = steps_per_epoch
+        self.eval_batch_size = eval_batch_size
+        self.split_file = split_file
+        self.num_workers = num_workers
+        self.train_transform: BatchTransform | None = None
+        self.split: SplitIndices | None = None
+        self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._sampler: MixedBatchSampler | None = None
+        self._sampler_state: dict[str, Any] | None = None
+
+    # ----------------------------------------------------------------- data source
+    def load_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(x_train, y_train, x_test, y_test)``; subclasses implement this."""
+        raise NotImplementedError
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The whole data set, loaded once, checked, and kept in memory."""
+        if self._tensors is None:
+            self._tensors = self._checked(*self.load_tensors())
+        return self._tensors
+
+    def _checked(
+        self, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        for name, x, y in (("training", x_train, y_train), ("test", x_test, y_test)):
+            if len(x) != len(y):
+                raise ValueError(f"The {name} set has {len(x)} inputs but {len(y)} labels.")
+            if y.is_floating_point() or y.dtype == torch.bool:
+                raise TypeError(f"The {name} labels must be integer class indices, got dtype {y.dtype}.")
+            if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
+                raise ValueError(
+                    f"The {name} labels must lie in [0, {self.num_classes}); found {int(y.min())}..{int(y.max())}."
+                )
+            if x.is_floating_point() and not torch.isfinite(x).all():
+                raise ValueError(f"The {name} inputs contain NaN or inf values.")
+            if tuple(x.shape[1:]) != tuple(self.input_shape):
+                raise ValueError(
+                    f"The {name} inputs have shape {tuple(x.shape[1:])} per example, "
+                    f"but input_shape is {tuple(self.input_shape)}."
+                )
+        return x_train, y_train.long(), x_test, y_test.long()
+
+    # ----------------------------------------------------------------- set-up
+    def setup(self, stage: str | None = None) -> None:
+        """Load the tensors and draw (or read) the split."""
+        _, y_train, _, _ = self.tensors
+        if self.split is None:
+            if self.split_file and Path(self.split_file).exists():
+                self.split = SplitIndices.load(self.split_file)
+            else:
+                self.split = class_balanced_split(
+                    y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val
+                )
+                if self.split_file:
+                    self.split.save(self.split_file)
+
+    def _world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 1
+        return trainer.global_rank, trainer.world_size
+
+    def _stream_seed(self) -> int:
+        if self.seed is not None:
+            return self.seed
+        return int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+    # ----------------------------------------------------------------- loaders
+    def train_dataloader(self) -> DataLoader:
+        """Mixed labeled + unlabeled batches from a rank-aware :class:`MixedBatchSampler`."""
+        self.setup("fit")
+        assert self.split is not None
+        x_train, y_train, _, _ = self.tensors
+        labeled, unlabeled = torch.tensor(self.split.labeled), torch.tensor(self.split.unlabeled)
+        rank, world_size = self._world()
+        self._sampler = MixedBatchSampler(
+            num_labeled=len(labeled),
+            num_unlabeled=len(unlabeled),
+            labeled_batch_size=self.labeled_batch_size,
+            unlabeled_batch_size=self.unlabeled_batch_size,
+            steps_per_epoch=self.steps_per_epoch,
+            seed=self._stream_seed(),
+            rank=rank,
+            world_size=world_size,
+        )
+        if self._sampler_state is not None:
+            self._sampler.load_state_dict(self._sampler_state)
+            self._sampler_state = None
+        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_train[unlabeled], self.train_transform)
+        return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
+
+    def _eval_loader(self, x: torch.Tensor, y: torch.Tensor) -> DataLoader:
+        rank, world_size = self._world()
+        # Contiguous, unpadded shards: metrics synced over ranks count every example once.
+        shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
+        return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size, num_workers=self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        """Labeled ``(x, y)`` batches of the validation split (or the test set if ``num_val`` is 0)."""
+        self.setup("validate")
+        assert self.split is not None
+        x_train, y_train, x_test, y_test = self.tensors
+        if self.split.val:
+            val = torch.tensor(self.split.val)
+            return self._eval_loader(x_train[val], y_train[val])
+        return self._eval_loader(x_test, y_test)
+
+    def test_dataloader(self) -> DataLoader:
+        """Labeled ``(x, y)`` batches of the test set."""
+        _, _, x_test, y_test = self.tensors
+        return self._eval_loader(x_test, y_test)
+
+    def predict_dataloader(self) -> DataLoader:
+        """``(x, y)`` batches of the test set; ``predict_step`` returns class probabilities."""
+        return self.test_dataloader()
+
+    # ----------------------------------------------------------------- checkpoint state
+    def state_dict(self) -> dict[str, Any]:
+        """Split indices and stream position, saved in every checkpoint."""
+        state: dict[str, Any] = {}
+        if self.split is not None:
+            state["split"] = {"labeled": self.split.labeled, "unlabeled": self.split.unlabeled, "val": self.split.val}
+        if self._sampler is not None:
+            state["sampler"] = self._sampler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the split and stream position of a checkpoint."""
+        if "split" in state_dict:
+            self.split = SplitIndices(**state_dict["split"])
+        self._sampler_state = state_dict.get("sampler")
+
+    # ----------------------------------------------------------------- user data
+    @classmethod
+    def from_tensors(
+        cls,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        x_test: torch.Tensor,
+        y_test: torch.Tensor,
+        num_classes: int | None = None,
+        **kwargs: Any,
+    ) -> TensorDataModule:
+        """A datamodule over in-memory tensors (``kwargs`` go to :class:`LabeledUnlabeledDataModule`).
+
+        Example:
+            >>> dm = LabeledUnlabeledDataModule.from_tensors(x, y, x_test, y_test, num_labeled=20,
+            ...                                              labeled_batch_size=20)
+        """
+        return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, **kwargs)
+
+    @classmethod
+    def from_datasets(
+        cls, train: Dataset, test: Dataset, num_classes: int | None = None, **kwargs: Any
+    ) -> TensorDataModule:
+        """A datamodule over any two datasets returning ``(x, y)`` (read once into memory)."""
+        x_train, y_train = dataset_to_tensors(train)
+        x_test, y_test = dataset_to_tensors(test)
+        return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, **kwargs)
+
+
+def dataset_to_tensors(dataset: Dataset, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read a whole ``(x, y)`` dataset into two tensors (inputs as float unless already tensors)."""
+    xs, ys = [], []
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        xs.append(torch.as_tensor(x))
+        ys.append(torch.as_tensor(y))
+    if not xs:
+        raise ValueError("The dataset is empty.")
+    return torch.cat(xs), torch.cat(ys)
+
+
+class TensorDataModule(LabeledUnlabeledDataModule):
+    """:class:`LabeledUnlabeledDataModule` over tensors the user already has in memory.
+
+    Args:
+        x_train: training inputs, ``(N, *input_shape)``.
+        y_train: integer training labels, ``(N,)``.
+        x_test: test inputs.
+        y_test: integer test labels.
+        num_classes: number of classes; default: ``max(label) + 1``.
+        **kwargs: see :class:`LabeledUnlabeledDataModule`.
+    """
+
+    def __init__(
+        self,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        x_test: torch.Tensor,
+        y_test: torch.Tensor,
+        num_classes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        y_all = torch.cat([torch.as_tensor(y_train).reshape(-1), torch.as_tensor(y_test).reshape(-1)])
+        self.num_classes = int(num_classes if num_classes is not None else y_all.max().item() + 1)
+        self.input_shape = tuple(x_train.shape[1:])
+        self._tensors = self._checked(x_train, torch.as_tensor(y_train), x_test, torch.as_tensor(y_test))

@@ -1,0 +1,77 @@
+"""``ssl-kit``: the Lightning CLI for every method and datamodule, plus ``benchmark`` and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from pytorch_lightning.callbacks import ProgressBar, RichProgressBar
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+import ssl_kit.methods  # noqa: F401  (registers the method classes for class_path resolution)
+from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.methods.base import SSLModule
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    # The training loader shards itself by rank (MixedBatchSampler); Lightning must not wrap it.
+    "use_distributed_sampler": False,
+    "default_root_dir": "runs",
+    "log_every_n_steps": 10,
+    "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger", "init_args": {"save_dir": "runs"}},
+}
+
+
+class SSLKitCLI(LightningCLI):
+    """LightningCLI with any :class:`SSLModule` as model and any datamodule of this toolkit as data.
+
+    ``num_classes`` and ``input_shape`` are taken from the datamodule, so configs never repeat them.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Any:
+        """Add a rich progress bar unless the progress bar is switched off or one is configured."""
+        configured = list(callbacks) + list(config.get("callbacks") or [])
+        if config.get("enable_progress_bar", True) is not False and not any(
+            isinstance(cb, ProgressBar) for cb in configured
+        ):
+            callbacks = [*callbacks, RichProgressBar(leave=True)]
+        return super()._instantiate_trainer(config, callbacks)
+
+
+def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) -> SSLKitCLI:
+    """Construct (and by default run) the CLI; ``kwargs`` override LightningCLI's arguments."""
+    options: dict[str, Any] = {
+        "model_class": SSLModule,
+        "datamodule_class": LabeledUnlabeledDataModule,
+        "subclass_mode_model": True,
+        "subclass_mode_data": True,
+        "trainer_defaults": TRAINER_DEFAULTS,
+        "save_config_kwargs": {"overwrite": True},
+        "args": args,
+        "run": run,
+    }
+    options.update(kwargs)
+    return SSLKitCLI(**options)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``ssl-kit``: ``fit|validate|test|predict`` (LightningCLI), ``benchmark``, ``demo``."""
+    argv = list(sys.argv[1:] if args is None else args)
+    if argv and argv[0] == "benchmark":
+        from ssl_kit.benchmark import main as benchmark_main
+
+        benchmark_main(argv[1:])
+        return
+    if argv and argv[0] == "demo":
+        from ssl_kit.demo import main as demo_main
+
+        demo_main(argv[1:])
+        return
+    build_cli(argv)
+
+
+if __name__ == "__main__":
+    main()

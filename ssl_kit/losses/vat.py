@@ -1,0 +1,90 @@
+"""Virtual adversarial perturbations (Miyato et al. 2018, arXiv 1704.03976) and the FGM baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ssl_kit.losses.common import kl_with_logits, l2_normalize
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+@contextmanager
+def frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
+    """Inside the block, batch norm layers (any ``_BatchNorm``) leave their running statistics alone.
+
+    In training mode they still normalise with the batch's statistics, as the VAT reference does
+    for perturbed passes; the running mean, variance and ``num_batches_tracked`` are untouched
+    because ``track_running_stats`` is switched off for the block and restored afterwards.
+    """
+    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    saved = [m.track_running_stats for m in layers]
+    for m in layers:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, flag in zip(layers, saved):
+            m.track_running_stats = flag
+
+
+def virtual_adversarial_perturbation(
+    forward: Forward,
+    x: torch.Tensor,
+    logits: torch.Tensor,
+    xi: float = 1e-6,
+    eps: float = 1.0,
+    n_power: int = 1,
+) -> torch.Tensor:
+    """The virtual adversarial perturbation ``r_vadv`` of ``x`` (Miyato et al. 2018, eqs. 10-13).
+
+    Power iteration on the Hessian of ``D(r) = KL(p(y|x) || p(y|x + r))`` at ``r = 0``:
+    ``d <- grad_r D(r)|_{r = xi d}`` with ``d`` a unit vector, so ``d`` converges to the dominant
+    eigenvector; the result is ``eps * d / ||d||`` per example.
+
+    The gradient is taken with ``torch.autograd.grad`` with respect to ``d`` alone (no weight
+    gradients are accumulated), the clean ``logits`` are detached, and the iteration runs in fp32
+    with autocast off, since ``xi`` (1e-6 by default) is below half precision's resolution.
+
+    Args:
+        forward: maps a perturbed input to logits; any input shape (vectors, images, embeddings).
+        x: clean inputs, ``(batch, ...)``.
+        logits: the model's logits on ``x`` (detached here).
+        xi: finite-difference step on the unit direction.
+        eps: L2 norm of the returned perturbation, per example.
+        n_power: power iterations.
+
+    Returns:
+        A detached tensor shaped like ``x`` with L2 norm ``eps`` per example.
+    """
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x = x.detach().float()
+        clean = logits.detach().float()
+        d = torch.randn_like(x)
+        for _ in range(n_power):
+            d = (xi * l2_normalize(d)).requires_grad_()
+            divergence = kl_with_logits(clean, forward(x + d).float())
+            (d,) = torch.autograd.grad(divergence, d)
+        return (eps * l2_normalize(d)).detach()
+
+
+def vat_loss(forward: Forward, x: torch.Tensor, logits: torch.Tensor, r_adv: torch.Tensor) -> torch.Tensor:
+    """Local distributional smoothness ``LDS = KL(p(y|x) || p(y|x + r_vadv))`` (eq. 4), clean side detached."""
+    return kl_with_logits(logits.detach(), forward(x + r_adv))
+
+
+def fgm_perturbation(forward: Forward, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    """Fast gradient method with an L2 constraint (Goodfellow et al. 2015; eq. 8 of the VAT paper).
+
+    ``r_adv = eps * g / ||g||`` with ``g`` the gradient of the cross-entropy with respect to the
+    input; the supervised adversarial-training baseline, and an attack for robustness checks.
+    """
+    x = x.detach().requires_grad_()
+    (grad,) = torch.autograd.grad(F.cross_entropy(forward(x), y), x)
+    return (eps * l2_normalize(grad)).detach()

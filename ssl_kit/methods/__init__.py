@@ -1,0 +1,6 @@
+"""Semi-supervised methods as LightningModules."""
+
+from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.supervised import Supervised
+
+__all__ = ["SSLModule", "Supervised"]

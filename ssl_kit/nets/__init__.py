@@ -1,0 +1,28 @@
+"""Backbones, built by name so that YAML configs can choose them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from ssl_kit.nets.layers import GaussianNoise
+from ssl_kit.nets.mlp import MLP
+
+BACKBONES: dict[str, Callable[..., nn.Module]] = {"mlp": MLP}
+
+
+def register_backbone(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Make ``factory(input_shape=..., num_classes=..., **kwargs)`` available as ``backbone: name``."""
+    BACKBONES[name] = factory
+
+
+def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> nn.Module:
+    """Build the classifier named ``name`` for inputs of ``input_shape``."""
+    if name not in BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}.")
+    return BACKBONES[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
+
+
+__all__ = ["BACKBONES", "GaussianNoise", "MLP", "build_backbone", "register_backbone"]

@@ -1,0 +1,37 @@
+"""Shared fixtures: the data root, and small generated data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# The real MNIST lies beside the checkout on the development and CI machines.
+if "SSL_KIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["SSL_KIT_DATA"] = str(SHARED_DATA)
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def real_mnist_available() -> bool:
+    """Whether the real MNIST files are under ``$SSL_KIT_DATA``."""
+    root = Path(os.environ.get("SSL_KIT_DATA", "./data")) / "MNIST" / "raw"
+    return (root / "train-images-idx3-ubyte").exists()
+
+
+@pytest.fixture
+def blobs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Three Gaussian blobs in 5-D: 300 training and 90 test points."""
+    g = torch.Generator().manual_seed(0)
+    centers = 3 * torch.randn(3, 5, generator=g)
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(n) % 3
+        return centers[y] + torch.randn(n, 5, generator=g), y
+
+    return (*draw(300), *draw(90))

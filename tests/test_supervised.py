@@ -1,0 +1,66 @@
+"""The supervised baseline and the shared SSLModule behaviour."""
+
+from __future__ import annotations
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from datamodules import LabeledUnlabeledDataModule, ToyDataModule
+from ssl_kit.methods import Supervised
+from ssl_kit.methods.base import linear_decay
+
+
+def make_trainer(tmp_path, **kwargs) -> pl.Trainer:
+    args = dict(
+        max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        use_distributed_sampler=False, default_root_dir=tmp_path, enable_model_summary=False,
+    )
+    args.update(kwargs)
+    return pl.Trainer(**args)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 8, 8), (1, 28, 28)])
+def test_defaults_build_a_model_for_any_shape(shape) -> None:
+    model = Supervised(num_classes=4, input_shape=shape)
+    model.eval()
+    assert model(torch.randn(2, *shape)).shape == (2, 4)
+
+
+def test_learns_blobs_and_reports_percent_metrics(blobs, tmp_path) -> None:
+    pl.seed_everything(0)
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=30, unlabeled_batch_size=30)
+    model = Supervised(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [32]}, lr=0.01)
+    trainer = make_trainer(tmp_path)
+    trainer.fit(model, dm)
+    result = trainer.test(model, dm, verbose=False)[0]
+    assert result["test/error"] == pytest.approx(100.0 - result["test/acc"])
+    assert result["test/error"] < 5.0  # separable blobs
+    probs = torch.cat(trainer.predict(model, dm))
+    assert probs.shape == (90, 3) and torch.allclose(probs.sum(1), torch.ones(90))
+    assert (probs.argmax(1) == blobs[3]).float().mean() * 100 == pytest.approx(result["test/acc"], abs=1e-3)
+
+
+def test_supervised_ignores_unlabeled_inputs(blobs) -> None:
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=30, unlabeled_batch_size=30)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    model = Supervised(num_classes=3, input_shape=(5,), backbone_kwargs={"batch_norm": False})
+    torch.manual_seed(0)
+    a = model.training_step(batch, 0)
+    torch.manual_seed(0)
+    b = model.training_step(batch._replace(x_u=torch.randn_like(batch.x_u) * 1e3), 0)
+    assert torch.equal(a, b)
+
+
+def test_linear_decay_schedule() -> None:
+    assert [linear_decay(s, 100, 0.5) for s in (0, 49, 50, 75, 100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    assert linear_decay(99, 100, 1.0) == 1.0
+
+
+def test_ema_weights_used_for_evaluation(tmp_path) -> None:
+    dm = ToyDataModule(num_train=200, num_test=50)
+    model = Supervised(num_classes=2, input_shape=(2,), ema_decay=0.9)
+    make_trainer(tmp_path, max_steps=5).fit(model, dm)
+    assert model.eval_classifier is model.ema.module
+    assert not torch.equal(model.ema.module.head.weight, model.classifier.head.weight)
