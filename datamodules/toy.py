@@ -49,7 +49,7 @@ class ToyDataModule(LabeledUnlabeledDataModule):
         dataset: Literal["rings", "moons"] = "rings",
         num_train: int = 1000,
         num_test: int = 1000,
-        noise: float = 0.05,
+        noise: float = 0.1,
         data_seed: int = 0,
         num_labeled: int = 16,
         labeled_batch_size: int = 16,

@@ -10,10 +10,10 @@ import pytorch_lightning as pl
 
 from datamodules import ToyDataModule
 from ssl_kit.callbacks.decision_boundary import plot_decision_boundary
-from ssl_kit.methods import Supervised
+from ssl_kit.methods import VAT, Supervised
 from ssl_kit.methods.base import SSLModule
 
-DEMO_STEPS = 600
+DEMO_STEPS = 1000
 
 
 def demo_methods() -> dict[str, SSLModule]:
@@ -22,12 +22,7 @@ def demo_methods() -> dict[str, SSLModule]:
     methods: dict[str, SSLModule] = {
         "supervised": Supervised(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01),
     }
-    try:
-        from ssl_kit.methods import VAT
-
-        methods["vat"] = VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.3, alpha=1.0)
-    except ImportError:  # pragma: no cover - VAT always ships; kept for partial installs
-        pass
+    methods["vat"] = VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.1, alpha=1.0)
     return methods
 
 
@@ -38,7 +33,7 @@ def run_demo(output_dir: str = "demo_output", seed: int = 1, steps: int = DEMO_S
     errors: dict[str, float] = {}
     for name, model in demo_methods().items():
         pl.seed_everything(seed, verbose=False)
-        data = ToyDataModule(dataset="rings", noise=0.1)
+        data = ToyDataModule(dataset="rings")
         trainer = pl.Trainer(
             max_steps=steps, logger=False, enable_checkpointing=False, enable_model_summary=False,
             use_distributed_sampler=False, default_root_dir=out, num_sanity_val_steps=0, limit_val_batches=0,

@@ -63,4 +63,4 @@ def test_ema_weights_used_for_evaluation(tmp_path) -> None:
     model = Supervised(num_classes=2, input_shape=(2,), ema_decay=0.9)
     make_trainer(tmp_path, max_steps=5).fit(model, dm)
     assert model.eval_classifier is model.ema.module
-    assert not torch.equal(model.ema.module.head.weight, model.classifier.head.weight)
+    assert not torch.equal(model.ema.module.head[0].weight, model.classifier.head[0].weight)

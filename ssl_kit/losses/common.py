@@ -24,13 +24,16 @@ def entropy_with_logits(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(dim=-1).mean()
 
 
-def l2_normalize(d: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+def l2_normalize(d: torch.Tensor) -> torch.Tensor:
     """Scale every example of ``d`` (all dimensions but the first) to unit L2 norm.
 
     The example is first divided by its largest absolute entry, so the tiny gradients of the
-    power iteration (of the order of ``xi``) neither underflow nor lose precision when squared.
+    power iteration (of the order of ``xi``) neither underflow nor lose precision when squared;
+    the divisors are clamped at the dtype's smallest normal number instead of adding a fixed
+    epsilon, which would swamp gradients below it. An all-zero example stays zero.
     """
+    tiny = torch.finfo(d.dtype).tiny
     flat = d.flatten(1)
-    flat = flat / (flat.abs().amax(dim=1, keepdim=True) + eps)
-    flat = flat / (flat.norm(dim=1, keepdim=True) + eps)
+    flat = flat / flat.abs().amax(dim=1, keepdim=True).clamp_min(tiny)
+    flat = flat / flat.norm(dim=1, keepdim=True).clamp_min(tiny)
     return flat.view_as(d)

@@ -51,6 +51,9 @@ def virtual_adversarial_perturbation(
     The gradient is taken with ``torch.autograd.grad`` with respect to ``d`` alone (no weight
     gradients are accumulated), the clean ``logits`` are detached, and the iteration runs in fp32
     with autocast off, since ``xi`` (1e-6 by default) is below half precision's resolution.
+    Even in fp32, ``x + xi * d`` keeps only a few ulps of ``d`` when the inputs are of order one
+    and the dimension is large; an example whose finite difference vanishes exactly keeps its
+    previous direction. Raise ``xi`` (or use fp64) where the direction itself matters.
 
     Args:
         forward: maps a perturbed input to logits; any input shape (vectors, images, embeddings).
@@ -63,14 +66,20 @@ def virtual_adversarial_perturbation(
     Returns:
         A detached tensor shaped like ``x`` with L2 norm ``eps`` per example.
     """
+    dtype = torch.promote_types(x.dtype, torch.float32)  # fp32 at least (fp64 stays fp64)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        x = x.detach().float()
-        clean = logits.detach().float()
+        x = x.detach().to(dtype)
+        clean = logits.detach().to(dtype)
         d = torch.randn_like(x)
         for _ in range(n_power):
             d = (xi * l2_normalize(d)).requires_grad_()
-            divergence = kl_with_logits(clean, forward(x + d).float())
-            (d,) = torch.autograd.grad(divergence, d)
+            divergence = kl_with_logits(clean, forward(x + d).to(dtype))
+            (grad,) = torch.autograd.grad(divergence, d)
+            # Where x + xi*d rounds back to x (fp32 inputs of order 1 in many dimensions), the
+            # finite difference vanishes exactly; such examples keep their last direction
+            # instead of silently getting no perturbation at all.
+            vanished = (grad.flatten(1) == 0).all(dim=1).view(-1, *([1] * (x.dim() - 1)))
+            d = torch.where(vanished, d.detach(), grad)
         return (eps * l2_normalize(d)).detach()
 
 

@@ -2,5 +2,6 @@
 
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.supervised import Supervised
+from ssl_kit.methods.vat import VAT
 
-__all__ = ["SSLModule", "Supervised"]
+__all__ = ["SSLModule", "Supervised", "VAT"]

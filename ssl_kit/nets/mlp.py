@@ -24,6 +24,7 @@ class MLP(nn.Module):
         noise_std: Gaussian noise added after every hidden activation (training only).
         input_noise_std: Gaussian noise added to the input (training only).
         activation: hidden activation name.
+        top_bn: batch norm on the logits too (the VAT reference's MNIST network has it).
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class MLP(nn.Module):
         noise_std: float = 0.0,
         input_noise_std: float = 0.0,
         activation: str = "relu",
+        top_bn: bool = False,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise_std)]
@@ -46,7 +48,7 @@ class MLP(nn.Module):
             layers += [make_activation(activation), GaussianNoise(noise_std)]
             width = out
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(width, num_classes)
+        self.head = nn.Sequential(nn.Linear(width, num_classes), *([nn.BatchNorm1d(num_classes)] if top_bn else []))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits for a batch."""
