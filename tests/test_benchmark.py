@@ -66,6 +66,32 @@ def test_bad_grids_give_clear_errors(change: dict, message: str) -> None:
         parse_grid({**tiny_grid(), **change})
 
 
+def test_missing_configs_are_required_only_for_the_methods_that_run(tmp_path: Path) -> None:
+    raw = {**tiny_grid(), "methods": {"supervised": TOY, "vat": "configs/vat/nowhere.yaml"}}
+    grid = parse_grid(raw, check_files=False)
+    grid.require_files(["supervised"])
+    with pytest.raises(GridError, match="methods.vat: config file 'configs/vat/nowhere.yaml' does not exist"):
+        grid.require_files()
+    grid_file = tmp_path / "g.yaml"
+    grid_file.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SystemExit) as exit_info:
+        api.main(["--config", str(grid_file), "--output_dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_shards_partition_the_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = parse_grid({**tiny_grid(), "seeds": [1, 2, 3]})
+    seen: dict[int, list[str]] = {}
+    for k in range(2):
+        seen[k] = []
+        monkeypatch.setattr(api, "execute_run", lambda spec, out, callbacks, k=k: seen[k].append(spec.run_id) or {
+            "run_id": spec.run_id, "method": spec.method, "setting": spec.setting, "seed": spec.seed,
+            "key": spec.key, "status": "failed", "error": "not run"})
+        api.run_benchmark(grid, tmp_path, progress=False, shard=(k, 2))
+    assert sorted(seen[0] + seen[1]) == sorted(s.run_id for s in grid.runs()) and not set(seen[0]) & set(seen[1])
+    assert len(read_results(tmp_path / "results.csv")) == 6  # both shards' rows kept in one file
+
+
 def test_missing_grid_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(GridError, match="nope.yaml"):
         load_grid(tmp_path / "nope.yaml")

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ssl_kit.benchmark.grid import Grid, RunSpec, load_grid
+from ssl_kit.benchmark.grid import Grid, GridError, RunSpec, load_grid
 from ssl_kit.benchmark.progress import GridProgress, RunProgressCallback
 from ssl_kit.benchmark.report import write_report
-from ssl_kit.benchmark.results import FAILED, OK, read_results, upsert, write_results
-from ssl_kit.benchmark.runner import execute_run
+from ssl_kit.benchmark.results import FAILED, OK, read_results, record
+from ssl_kit.benchmark.runner import execute_run, global_rank
 
 DEFAULT_OUTPUT_ROOT = Path("benchmarks") / "output"
 
@@ -52,6 +52,7 @@ def run_benchmark(
     methods: list[str] | None = None,
     retry_failed: bool = True,
     progress: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid, one after another, and write the report.
 
@@ -66,21 +67,34 @@ def run_benchmark(
         methods: run only these methods of the grid.
         retry_failed: run previously failed runs again.
         progress: show the rich progress display.
+        shard: ``(k, n)``: run only the runs whose index in the grid is ``k`` modulo ``n``, so that
+            ``n`` processes (one per GPU or node) share a grid and one output folder; the CSV is
+            updated under a file lock.
+
+    Under a multi-process launcher (``torchrun``, ``srun``), every rank walks the same grid and
+    joins each run's DDP group; only global rank 0 writes the CSV, the report and the display.
 
     Returns:
         The rows of the grid's runs (grid order), as written to ``results.csv``.
     """
-    grid = grid if isinstance(grid, Grid) else load_grid(grid)
+    grid = grid if isinstance(grid, Grid) else load_grid(grid, check_files=False)
+    grid.require_files(methods)  # only the methods that will run need their configs
     out = Path(output_dir) if output_dir is not None else DEFAULT_OUTPUT_ROOT / grid.name
     out.mkdir(parents=True, exist_ok=True)
-    if grid.path is not None:
+    zero = global_rank() == 0
+    if grid.path is not None and zero:
         shutil.copyfile(grid.path, out / "grid.yaml")
     csv_path = out / "results.csv"
-    rows = read_results(csv_path)
-    by_id = {r["run_id"]: r for r in rows}
+    by_id = {r["run_id"]: r for r in read_results(csv_path)}
+    all_specs = grid.runs()
     specs = grid.runs(methods)
+    if shard is not None:
+        k, n = shard
+        if not 0 <= k < n:
+            raise GridError(f"shard {k}/{n}: need 0 <= k < n.")
+        specs = [s for i, s in enumerate(specs) if i % n == k]
     todo = [s for s in specs if not is_done(by_id.get(s.run_id), s, retry_failed)]
-    with _quiet_lightning(), GridProgress(len(todo), enabled=progress) as display:
+    with _quiet_lightning(), GridProgress(len(todo), enabled=progress and zero) as display:
         if progress and len(todo) < len(specs):
             display.progress.console.print(f"{len(specs) - len(todo)} of {len(specs)} runs already done "
                                            f"in {csv_path}; skipping them.")
@@ -88,19 +102,21 @@ def run_benchmark(
             label = f"{spec.method} / {spec.setting} / seed {spec.seed}"
             display.start_run(label)
             row = execute_run(spec, out, callbacks=[RunProgressCallback(display)])
-            rows = in_grid_order(upsert(rows, row), specs)
-            write_results(csv_path, rows)
+            if zero:
+                record(csv_path, row, order=lambda rows: in_grid_order(rows, all_specs))
             if row["status"] == OK:
                 display.end_run(f"[green]done[/] {label}: test error {row['test_error']:.2f}% "
                                 f"({row['wall_time_s']:.0f} s)")
             else:
                 display.end_run(f"[red]failed[/] {label}: {row['error']}")
+    if not zero:
+        return []
     return report_only(grid, out)
 
 
 def report_only(grid: str | Path | Grid, output_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Rewrite ``results.md`` and ``results.png`` from ``results.csv``; return the grid's rows."""
-    grid = grid if isinstance(grid, Grid) else load_grid(grid)
+    grid = grid if isinstance(grid, Grid) else load_grid(grid, check_files=False)
     out = Path(output_dir) if output_dir is not None else DEFAULT_OUTPUT_ROOT / grid.name
     specs = grid.runs()
     ids = {s.run_id for s in specs}
@@ -122,12 +138,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no_retry_failed", action="store_true", help="keep failed runs as they are")
     parser.add_argument("--no_progress", action="store_true", help="no progress display")
     parser.add_argument("--report_only", action="store_true", help="only rewrite results.md / results.png")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="run only runs with index K modulo N (one process per GPU or node)")
     ns = parser.parse_args(argv)
-    if ns.report_only:
-        rows = report_only(ns.config, ns.output_dir)
-    else:
-        methods = [m.strip() for m in ns.methods.split(",") if m.strip()] if ns.methods else None
-        rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress)
+    try:
+        if ns.report_only:
+            rows = report_only(ns.config, ns.output_dir)
+        else:
+            methods = [m.strip() for m in ns.methods.split(",") if m.strip()] if ns.methods else None
+            shard = tuple(int(x) for x in ns.shard.split("/")) if ns.shard else None
+            if shard is not None and len(shard) != 2:
+                parser.error(f"--shard must look like K/N (e.g. 0/4), got {ns.shard!r}.")
+            rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress,
+                                 shard)
+    except GridError as err:
+        parser.error(str(err))
+    if global_rank() != 0:
+        return
     failed = sum(r["status"] == FAILED for r in rows)
     out = ns.output_dir or DEFAULT_OUTPUT_ROOT / load_grid(ns.config, check_files=False).name
     print(f"{len(rows)} runs in {out}/results.csv ({failed} failed); table: results.md, plot: results.png")

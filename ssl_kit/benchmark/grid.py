@@ -136,6 +136,17 @@ class Grid:
         """The published error for ``method`` in ``setting`` (specific key first), or None."""
         return self.published.get(f"{method}/{setting}", self.published.get(method))
 
+    def require_files(self, methods: list[str] | None = None) -> None:
+        """Raise :class:`GridError` naming the first config file (of ``methods``, or all) that is missing."""
+        entries = [(f"methods.{m}", v) for m, v in self.methods.items() if not methods or m in methods]
+        entries += [(f"settings.{s}", v) for s, v in self.settings.items()]
+        for where, (written, resolved, _) in entries:
+            for name, found in zip(written, resolved):
+                if not Path(found).is_file():
+                    raise _fail(f"{self.path or '<grid>'}: {where}", f"config file {name!r} does not exist "
+                                "(looked in the current directory and above the grid file); fix the path, "
+                                "remove the entry or leave the method out (--methods).")
+
     def config_files(self) -> list[str]:
         """Every config file the grid references, as written."""
         files = [f for cfgs, _, _ in self.methods.values() for f in cfgs]

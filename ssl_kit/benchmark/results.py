@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +72,23 @@ def upsert(rows: list[dict[str, Any]], row: dict[str, Any]) -> list[dict[str, An
             out.insert(i, row)
             return out
     return out + [row]
+
+
+@contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<path>.lock`` (several grid shards may share one folder)."""
+    lock = Path(path).with_name(f".{Path(path).name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def record(path: str | Path, row: dict[str, Any],
+           order: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = lambda rows: rows) -> None:
+    """Add or replace ``row`` in the CSV under the lock: read, update, reorder, write atomically."""
+    with locked(path):
+        write_results(path, order(upsert(read_results(path), row)))

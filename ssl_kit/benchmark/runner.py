@@ -12,6 +12,7 @@ import csv
 import datetime as _dt
 import gc
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -48,6 +49,14 @@ def read_curve(metrics_path: Path, metric: str = VAL_METRIC) -> list[tuple[int, 
     with metrics_path.open(newline="") as f:
         return [(int(row["step"]), float(row[metric])) for row in csv.DictReader(f)
                 if row.get(metric) not in (None, "") and row.get("step") not in (None, "")]
+
+
+def global_rank() -> int:
+    """This process's global rank under torchrun / SLURM / Lightning's launcher (0 when alone)."""
+    for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
 
 
 @contextmanager
@@ -91,11 +100,13 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
     from ssl_kit.cli import build_cli
 
     run_dir = (output_dir / "runs" / spec.run_id).resolve()
-    if run_dir.exists():  # leftovers of a failed or interrupted attempt
+    zero = global_rank() == 0
+    if zero and run_dir.exists():  # leftovers of a failed or interrupted attempt
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     args = spec.cli_args() + runner_args(run_dir)
-    (run_dir / "command.txt").write_text("ssl-kit fit " + shlex.join(args) + "\n")
+    if zero:
+        (run_dir / "command.txt").write_text("ssl-kit fit " + shlex.join(args) + "\n")
     row: dict[str, Any] = {"run_id": spec.run_id, "method": spec.method, "setting": spec.setting,
                            "seed": spec.seed, "key": spec.key, "metrics_path": str(run_dir / LOG_DIR / "metrics.csv")}
     start = time.perf_counter()
@@ -104,7 +115,8 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
         with _bare_argv():  # LightningCLI warns when sys.argv (``benchmark ...``) and args are both given
             cli = build_cli(args, run=False, save_config_callback=None, parser_kwargs={"exit_on_error": False})
         config_path = run_dir / "config.yaml"
-        cli.parser.save(cli.config, config_path, overwrite=True, multifile=False)
+        if zero:
+            cli.parser.save(cli.config, config_path, overwrite=True, multifile=False)
         row["config_path"] = str(config_path)
         trainer, model, data = cli.trainer, cli.model, cli.datamodule
         trainer.callbacks.extend(callbacks or [])
@@ -130,7 +142,8 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
     except KeyboardInterrupt:
         raise
     except BaseException as err:  # noqa: BLE001 - a failed run is recorded, the grid goes on
-        (run_dir / "error.txt").write_text("".join(traceback.format_exception(err)))
+        (run_dir / f"error{'' if zero else f'.rank{global_rank()}'}.txt").write_text(
+            "".join(traceback.format_exception(err)))
         row.update(status=FAILED, error=_first_line(err))
     finally:
         row["wall_time_s"] = time.perf_counter() - start
