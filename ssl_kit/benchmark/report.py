@@ -135,7 +135,8 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
             published = grid.published_error(method, setting)
             if published is not None:
                 pub.append((x, published))
-        ax.bar(xs, means, width * 0.9, yerr=stds, capsize=4, color=colors[method], label=method)
+        lower = [min(m, sd) for m, sd in zip(means, stds)]  # errors are >= 0: clip the bar's whisker at 0
+        ax.bar(xs, means, width * 0.9, yerr=[lower, stds], capsize=4, color=colors[method], label=method)
         for x, value in pub:
             ax.plot(x, value, "kx", markersize=8)
     if groups:
@@ -143,6 +144,7 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax.set_ylabel("test error (%)")
         ax.set_title(f"{grid.name}: test error, mean ± std over seeds" + (" (x: published)" if grid.published else ""),
                      fontsize=10)
+        ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     for k, setting in enumerate(settings, start=1):
@@ -155,8 +157,9 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
                 continue
             steps, means, stds = _mean_curve(curves)
             ax.plot(steps, means, "-o", markersize=3, color=colors[method], label=f"{method} (n={len(curves)})")
-            ax.fill_between(steps, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
+            ax.fill_between(steps, [max(0.0, m - s) for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
                             color=colors[method], alpha=0.2)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("step")
         ax.set_ylabel("validation error (%)")
         ax.set_title(f"{setting}: learning curves (mean ± std)", fontsize=10)
