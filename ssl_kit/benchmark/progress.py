@@ -1,0 +1,68 @@
+"""Progress display of a grid with rich: one bar for the grid (runs, time left), one for the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+
+class GridProgress:
+    """Two rich bars: the grid (runs done of runs to do, time left) and the current run's steps.
+
+    Usable as a context manager; with ``enabled=False`` every method does nothing.
+    """
+
+    def __init__(self, total_runs: int, enabled: bool = True, console: Console | None = None) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console,
+            disable=not enabled,
+        )
+        self.grid_task: TaskID = self.progress.add_task("grid", total=total_runs)
+        self.run_task: TaskID | None = None
+
+    def __enter__(self) -> GridProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def start_run(self, label: str) -> None:
+        """Show a fresh bar for the run ``label`` (its total is set when training starts)."""
+        if self.run_task is not None:
+            self.progress.remove_task(self.run_task)
+        self.run_task = self.progress.add_task(label, total=None)
+
+    def set_run_total(self, total: int | None) -> None:
+        if self.run_task is not None:
+            self.progress.update(self.run_task, total=total)
+
+    def set_run_step(self, step: int) -> None:
+        if self.run_task is not None:
+            self.progress.update(self.run_task, completed=step)
+
+    def end_run(self, message: str) -> None:
+        """Advance the grid bar and print one line about the finished run."""
+        self.progress.advance(self.grid_task)
+        if self.enabled:
+            self.progress.console.print(message)
+
+
+class RunProgressCallback(pl.Callback):
+    """Feeds a :class:`GridProgress` with the optimizer steps of the running fit."""
+
+    def __init__(self, display: GridProgress) -> None:
+        self.display = display
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        total = trainer.estimated_stepping_batches
+        self.display.set_run_total(int(total) if total != float("inf") else None)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        self.display.set_run_step(trainer.global_step)

@@ -1,0 +1,229 @@
+"""The benchmark runner: grid checks, a tiny grid end to end, resume, failures, report, shipped grids."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+import yaml
+
+import ssl_kit.benchmark.api as api
+from conftest import REPO
+from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
+from ssl_kit.benchmark.report import markdown_table
+from ssl_kit.benchmark.results import COLUMNS, write_results
+from ssl_kit.benchmark.runner import read_curve
+
+TOY = str(REPO / "configs" / "supervised" / "toy_rings.yaml")
+
+
+def tiny_grid() -> dict:
+    """Two tiny supervised runs (seeds 1, 2) and a method whose override is wrong (fails at parse)."""
+    return {
+        "name": "tiny",
+        "methods": {
+            "supervised": TOY,
+            "broken": {"config": TOY, "overrides": {"model.init_args.no_such_arg": 1}},
+        },
+        "settings": {"rings16": {"data.init_args.num_labeled": 16}},
+        "seeds": [1, 2],
+        "overrides": {"trainer.max_steps": 20, "trainer.val_check_interval": 10,
+                      "data.init_args.num_train": 200, "data.init_args.num_test": 200},
+        "published": {"supervised/rings16": 5.0},
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[dict]]:
+    out = tmp_path_factory.mktemp("bench")
+    grid_file = out / "grid.in.yaml"
+    grid_file.write_text(yaml.safe_dump(tiny_grid(), sort_keys=False))
+    rows = run_benchmark(grid_file, out / "result", progress=False)
+    return grid_file, out / "result", rows
+
+
+# ----------------------------------------------------------------------------- grid files
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"methods": {"vat": "configs/vat/nowhere.yaml"}}, "configs/vat/nowhere.yaml"),
+        ({"seeds": []}, "seeds"),
+        ({"seeds": [1, 1]}, "duplicates"),
+        ({"epochs": 3}, "unknown key"),
+        ({"published": {"vat": 1.0}}, "published key 'vat'"),
+        ({"overrides": {"seed_everything": 3}}, "seed_everything"),
+        ({"overrides": {"--trainer.max_steps": 3}}, "without '--'"),
+        ({"baseline": "nobody"}, "baseline"),
+        ({"settings": {"a__b": {}}}, "setting name"),
+    ],
+)
+def test_bad_grids_give_clear_errors(change: dict, message: str) -> None:
+    with pytest.raises(GridError, match=re.escape(message)):
+        parse_grid({**tiny_grid(), **change})
+
+
+def test_missing_configs_are_required_only_for_the_methods_that_run(tmp_path: Path) -> None:
+    raw = {**tiny_grid(), "methods": {"supervised": TOY, "vat": "configs/vat/nowhere.yaml"}}
+    grid = parse_grid(raw, check_files=False)
+    grid.require_files(["supervised"])
+    with pytest.raises(GridError, match="methods.vat: config file 'configs/vat/nowhere.yaml' does not exist"):
+        grid.require_files()
+    grid_file = tmp_path / "g.yaml"
+    grid_file.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SystemExit) as exit_info:
+        api.main(["--config", str(grid_file), "--output_dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_shards_partition_the_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = parse_grid({**tiny_grid(), "seeds": [1, 2, 3]})
+    seen: dict[int, list[str]] = {}
+    for k in range(2):
+        seen[k] = []
+        monkeypatch.setattr(api, "execute_run", lambda spec, out, callbacks, k=k: seen[k].append(spec.run_id) or {
+            "run_id": spec.run_id, "method": spec.method, "setting": spec.setting, "seed": spec.seed,
+            "key": spec.key, "status": "failed", "error": "not run"})
+        api.run_benchmark(grid, tmp_path, progress=False, shard=(k, 2))
+    assert sorted(seen[0] + seen[1]) == sorted(s.run_id for s in grid.runs()) and not set(seen[0]) & set(seen[1])
+    assert len(read_results(tmp_path / "results.csv")) == 6  # both shards' rows kept in one file
+
+
+def test_missing_grid_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(GridError, match="nope.yaml"):
+        load_grid(tmp_path / "nope.yaml")
+
+
+def test_runs_merge_overrides_in_order_and_keys_change_with_them() -> None:
+    raw = tiny_grid()
+    raw["methods"]["supervised"] = {"config": TOY, "overrides": {"trainer.max_steps": 30}}
+    raw["settings"]["rings16"]["trainer.max_steps"] = 40
+    grid = parse_grid(raw)
+    runs = grid.runs(["supervised"])
+    assert [(r.method, r.setting, r.seed) for r in runs] == [("supervised", "rings16", 1), ("supervised", "rings16", 2)]
+    args = runs[0].cli_args()
+    assert args[:2] == ["--config", TOY] and "--trainer.max_steps=40" in args and args[-1] == "--seed_everything=1"
+    assert len({r.key for r in runs}) == 2
+    raw["settings"]["rings16"]["trainer.max_steps"] = 41
+    assert parse_grid(raw).runs(["supervised"])[0].key != runs[0].key
+    with pytest.raises(GridError, match="Unknown method"):
+        grid.runs(["vat"])
+
+
+# ----------------------------------------------------------------------------- a tiny grid
+def test_grid_writes_three_files_with_the_right_rows(finished) -> None:
+    _, out, rows = finished
+    assert {p.name for p in out.iterdir()} >= {"results.csv", "results.md", "results.png", "grid.yaml", "runs"}
+    csv_rows = read_results(out / "results.csv")
+    assert csv_rows == rows
+    assert [(r["method"], r["seed"], r["status"]) for r in rows] == [
+        ("supervised", 1, "ok"), ("supervised", 2, "ok"), ("broken", 1, "failed"), ("broken", 2, "failed")]
+    for row in rows[:2]:
+        assert row["dataset"] == "toy_rings" and row["labels"] == 16 and row["steps"] == 20
+        assert row["test_error"] == pytest.approx(100 - row["test_acc"], abs=1e-3)
+        curve = read_curve(Path(row["metrics_path"]))
+        assert [s for s, _ in curve] == [9, 19]  # validation after steps 10 and 20
+        assert row["best_val_error"] == min(v for _, v in curve) and row["last_val_error"] == curve[-1][1]
+        assert row["wall_time_s"] > 0 and row["time_per_step_s"] > 0 and row["peak_memory_mb"] > 0
+        assert row["device"] == "cpu" and Path(row["checkpoint_path"]).is_file()
+        saved = yaml.safe_load(Path(row["config_path"]).read_text())
+        assert saved["seed_everything"] == row["seed"] and saved["trainer"]["max_steps"] == 20
+    image = matplotlib.image.imread(out / "results.png")
+    assert image.shape[0] > 200 and image.shape[1] > 2 * image.shape[0]  # bars + one learning-curve panel
+
+
+def test_saved_config_reproduces_the_run_settings(finished) -> None:
+    from ssl_kit.cli import build_cli
+
+    row = finished[2][0]
+    cli = build_cli(["--config", row["config_path"], "--trainer.logger=false"], run=False)
+    assert cli.trainer.max_steps == 20 and cli.datamodule.num_labeled == 16 and cli.datamodule.num_train == 200
+
+
+def test_failed_run_is_recorded_with_its_error(finished) -> None:
+    _, out, rows = finished
+    for row in rows[2:]:
+        assert "no_such_arg" in row["error"] and row["test_error"] is None
+        assert (out / "runs" / row["run_id"] / "error.txt").read_text().strip()
+    assert "## Failed runs" in (out / "results.md").read_text()
+
+
+def test_rerun_skips_finished_runs(finished, monkeypatch: pytest.MonkeyPatch) -> None:
+    grid_file, out, rows = finished
+    calls = []
+    real = api.execute_run
+    monkeypatch.setattr(api, "execute_run", lambda spec, *a, **k: calls.append(spec.run_id) or real(spec, *a, **k))
+    again = run_benchmark(grid_file, out, progress=False, retry_failed=False)
+    assert calls == [] and again == rows
+    again = run_benchmark(grid_file, out, progress=False)  # failed runs are tried again by default
+    assert calls == ["broken__rings16__seed1", "broken__rings16__seed2"]
+    assert again[:2] == rows[:2] and [r["status"] for r in again[2:]] == ["failed", "failed"]
+
+
+def test_markdown_mean_std_matches_csv(finished) -> None:
+    _, out, _ = finished
+    errors = [r["test_error"] for r in read_results(out / "results.csv") if r["status"] == "ok"]
+    line = next(l for l in (out / "results.md").read_text().splitlines() if "supervised (baseline)" in l)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    mean, std = (float(x) for x in cells[2].split("±"))
+    assert mean == pytest.approx(statistics.mean(errors), abs=0.006)
+    assert std == pytest.approx(statistics.stdev(errors), abs=0.006)
+    assert cells[3] == "2" and cells[4] == "5.00"  # seeds, published
+
+
+def test_markdown_statistics_on_known_values() -> None:
+    grid = parse_grid({"methods": {"supervised": TOY, "other": TOY}, "seeds": [1, 2, 3]})
+    rows = [{c: None for c in COLUMNS} | {"run_id": f"{m}{e}", "method": m, "setting": "default", "status": "ok",
+                                          "test_error": e, "device": "cpu"}
+            for m, errs in (("other", [1.0, 2.0, 4.0]), ("supervised", [3.0])) for e in errs]
+    table = markdown_table(grid, rows).splitlines()
+    body = [l for l in table if l.startswith("| default")]
+    # baseline first; sample std of (1, 2, 4) is sqrt(7/3) = 1.53, mean 7/3 = 2.33
+    assert body[0].startswith("| default | supervised (baseline) | 3.00 ± 0.00 | 1 |")
+    assert body[1].startswith(f"| default | other | 2.33 ± {math.sqrt(7 / 3):.2f} | 3 |")
+
+
+def test_results_csv_is_never_left_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    good = [{c: None for c in COLUMNS} | {"run_id": "a", "status": "ok", "test_error": 1.5}]
+    write_results(path, good)
+    before = path.read_bytes()
+
+    class Boom:
+        def __str__(self) -> str:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_results(path, good + [{"run_id": "b", "status": "ok", "test_error": Boom()}])
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["results.csv"]
+
+
+# ----------------------------------------------------------------------------- shipped grids
+ALL_METHODS = {"supervised", "vat", "improved_gan", "ladder", "van"}
+SHIPPED = {
+    "toy": ALL_METHODS,
+    "mnist100_quick": ALL_METHODS,
+    "mnist100": ALL_METHODS | {"vat_entmin", "ladder_gamma"},
+    "supervised_quick": {"supervised"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_grids(name: str) -> None:
+    """Structure, method names, and every referenced config that is in the repo today.
+
+    Method configs written in parallel branches may not exist yet on this branch; once they are
+    all merged, ``check_files=True`` below must hold for every grid.
+    """
+    path = REPO / "configs" / "benchmark" / f"{name}.yaml"
+    grid = load_grid(path, check_files=False)
+    assert set(grid.methods) == SHIPPED[name] and grid.baseline == "supervised" and len(grid.runs()) > 0
+    for config in grid.config_files():
+        assert re.fullmatch(r"configs/(supervised|vat|improved_gan|ladder|van)/\w+\.yaml", config), config
+    if all((REPO / c).is_file() for c in grid.config_files()):
+        load_grid(path, check_files=True)
+    assert (REPO / "configs" / "supervised").is_dir() and all(
+        (REPO / c).is_file() for c in grid.config_files() if c.startswith("configs/supervised/"))
