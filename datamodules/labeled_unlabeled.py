@@ -225,7 +225,13 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self.split is not None:
             state["split"] = {"labeled": self.split.labeled, "unlabeled": self.split.unlabeled, "val": self.split.val}
         if self._sampler is not None:
-            state["sampler"] = self._sampler.state_dict()
+            sampler_state = self._sampler.state_dict()
+            trainer = self.trainer
+            if trainer is not None and trainer.training:
+                # The loader prefetches a batch ahead, so the sampler's own position runs early;
+                # the batches whose training step has run are what a resumed run must skip.
+                sampler_state["next_step"] = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+            state["sampler"] = sampler_state
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

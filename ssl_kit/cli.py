@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pytorch_lightning.callbacks import ProgressBar, RichProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 import ssl_kit.methods  # noqa: F401  (registers the method classes for class_path resolution)
 from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.checkpoint_io import AtomicCheckpointIO
 from ssl_kit.methods.base import SSLModule
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -32,13 +33,21 @@ class SSLKitCLI(LightningCLI):
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Any:
-        """Add a rich progress bar unless the progress bar is switched off or one is configured."""
+        """Add this toolkit's defaults unless the config sets its own or switches them off.
+
+        A rich progress bar; a checkpoint callback that also keeps ``last.ckpt``; checkpoints
+        written atomically (:class:`~ssl_kit.checkpoint_io.AtomicCheckpointIO`).
+        """
         configured = list(callbacks) + list(config.get("callbacks") or [])
-        if config.get("enable_progress_bar", True) is not False and not any(
-            isinstance(cb, ProgressBar) for cb in configured
-        ):
-            callbacks = [*callbacks, RichProgressBar(leave=True)]
-        return super()._instantiate_trainer(config, callbacks)
+        extra = []
+        if config.get("enable_progress_bar", True) is not False and not any(isinstance(cb, ProgressBar) for cb in configured):
+            extra.append(RichProgressBar(leave=True))
+        checkpointing = config.get("enable_checkpointing", True) is not False and not config.get("fast_dev_run")
+        if checkpointing and not any(isinstance(cb, ModelCheckpoint) for cb in configured):
+            extra.append(ModelCheckpoint(save_last=True))
+        if not config.get("plugins"):
+            config = {**config, "plugins": [AtomicCheckpointIO()]}
+        return super()._instantiate_trainer(config, [*callbacks, *extra])
 
 
 def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) -> SSLKitCLI:
@@ -70,7 +79,7 @@ def main(args: list[str] | None = None) -> None:
 
         demo_main(argv[1:])
         return
-    build_cli(argv)
+    build_cli(None if args is None else argv)  # None: LightningCLI reads sys.argv itself
 
 
 if __name__ == "__main__":

@@ -23,3 +23,15 @@ class RecordBatches(pl.Callback):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         torch.save({"batches": self.batches, "world_size": trainer.world_size},
                    self.out_dir / f"rank{trainer.global_rank}.pt")
+
+
+class RecordTestMetrics(pl.Callback):
+    """Rank 0 writes the synced test metrics to ``out_file`` when testing ends."""
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = Path(out_file)
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            self.out_file.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({k: float(v) for k, v in trainer.callback_metrics.items()}, self.out_file)

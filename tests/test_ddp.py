@@ -40,3 +40,30 @@ def test_ddp_supervised_toy(tmp_path: Path) -> None:
     u0 = torch.cat([b[2] for b in ranks[0]["batches"]])
     u1 = torch.cat([b[2] for b in ranks[1]["batches"]])
     assert not (torch.cdist(u0, u1) == 0).any()
+
+
+def run_cli(tmp_path: Path, *args: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "ssl_kit.cli", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def test_ddp_test_metrics_equal_single_process(tmp_path: Path) -> None:
+    """1001 test points over 2 ranks: no padded duplicate may be counted."""
+    config = str(REPO / "configs/supervised/toy_rings.yaml")
+    common = ["--config", config, "--data.init_args.num_test", "1001", "--trainer.enable_progress_bar", "false",
+              "--trainer.logger", "false"]
+    run_cli(tmp_path, "fit", *common, "--trainer.max_steps", "10", "--trainer.limit_val_batches", "0",
+            "--trainer.callbacks+=ModelCheckpoint", f"--trainer.callbacks.dirpath={tmp_path}",
+            "--trainer.callbacks.filename=model", "--trainer.callbacks.every_n_train_steps=10")
+    metrics = {}
+    for devices in ("1", "2"):
+        out = tmp_path / f"metrics{devices}.pt"
+        run_cli(tmp_path, "test", *common, "--ckpt_path", str(tmp_path / "model.ckpt"), "--trainer.accelerator", "cpu",
+                "--trainer.devices", devices, "--trainer.strategy", "ddp" if devices == "2" else "auto",
+                "--trainer.callbacks+=ddp_probe.RecordTestMetrics", f"--trainer.callbacks.out_file={out}")
+        metrics[devices] = torch.load(out)
+    assert 0 < metrics["1"]["test/error"] < 100
+    for key in ("test/error", "test/acc", "test/macro_acc", "test/ece"):
+        assert abs(metrics["1"][key] - metrics["2"][key]) < 1e-4, key

@@ -65,6 +65,6 @@ class DecisionBoundaryPlot(pl.Callback):
         self.filename = filename
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        log_dir = Path(trainer.log_dir or trainer.default_root_dir)  # a collective: every rank asks
         if trainer.is_global_zero and isinstance(pl_module, SSLModule):
-            log_dir = Path(trainer.log_dir or trainer.default_root_dir)
             plot_decision_boundary(pl_module, trainer.datamodule, log_dir / self.filename)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import pytorch_lightning as pl
 import torch
@@ -29,6 +32,21 @@ def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
     return max(0.0, (total_steps - step) / (total_steps - start))
 
 
+def _numpy_state_to_plain(state: tuple) -> dict[str, Any]:
+    """NumPy's RNG state as tensors and numbers, so checkpoints load with ``weights_only=True``."""
+    name, keys, pos, has_gauss, cached = state
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _numpy_state_from_plain(state: dict[str, Any]) -> tuple:
+    return (state["name"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"], state["cached"])
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss term became NaN or infinite; the run stops before the weights are updated."""
+
+
 class SSLModule(pl.LightningModule):
     """Base of every method: classifier, supervised loss, metrics, optimiser and prediction.
 
@@ -49,6 +67,8 @@ class SSLModule(pl.LightningModule):
             (1.0: constant).
         ema_decay: if set, evaluate an exponential moving average of the classifier's weights
             with this decay.
+        check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
+            logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
 
     def __init__(
@@ -62,9 +82,11 @@ class SSLModule(pl.LightningModule):
         weight_decay: float = 0.0,
         lr_decay_start: float = 0.5,
         ema_decay: float | None = None,
+        check_finite: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        self._rng_state_to_restore: dict[str, Any] | None = None
         self.num_classes = num_classes
         self.input_shape = tuple(input_shape)
         self.classifier = self.build_classifier()
@@ -95,10 +117,80 @@ class SSLModule(pl.LightningModule):
         """Cross-entropy on the labeled part of the batch."""
         return F.cross_entropy(logits, y)
 
+    # ------------------------------------------------------------------ guards
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        """``LightningModule.log``, refusing non-finite ``train/*`` loss terms (see ``check_finite``)."""
+        if (
+            self.hparams.get("check_finite", True)
+            and name.startswith("train/")
+            and isinstance(value, torch.Tensor)
+            and not bool(torch.isfinite(value.detach()).all())
+        ):
+            step = self.trainer.global_step if self._trainer is not None else "?"
+            raise NonFiniteLossError(
+                f"Training stopped at step {step}: loss term {name!r} is {value.detach().flatten()[0].item()}. "
+                "The weights were not updated with it and the last saved checkpoint is kept; lower the "
+                "learning rate or check the inputs."
+            )
+        super().log(name, value, *args, **kwargs)
+
+    def setup(self, stage: str) -> None:
+        """Check, before any step runs, that the data's input shape and classes fit this model."""
+        data = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if data is None:
+            return
+        data_shape = tuple(getattr(data, "input_shape", self.input_shape))
+        if data_shape != self.input_shape:
+            raise ValueError(
+                f"The data gives inputs of shape {data_shape} but the model was built for {self.input_shape}; "
+                "build the model with the datamodule's input_shape (the CLI links them)."
+            )
+        data_classes = getattr(data, "num_classes", self.num_classes)
+        if data_classes != self.num_classes:
+            raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the method (to refuse foreign checkpoints) and the RNG states (for exact resume)."""
+        checkpoint["ssl_kit_method"] = type(self).__qualname__
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": _numpy_state_to_plain(np.random.get_state()),
+            "python": random.getstate(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another method; keep its RNG states for the first resumed step."""
+        method = checkpoint.get("ssl_kit_method")
+        if method is not None and method != type(self).__qualname__:
+            raise ValueError(
+                f"This checkpoint was written by {method}, not {type(self).__qualname__}; "
+                f"load it with {method} (e.g. model.class_path: ssl_kit.methods.{method})."
+            )
+        self._rng_state_to_restore = checkpoint.get("rng_states")
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Restored here rather than at load time: building loaders consumes random numbers.
+        if self._rng_state_to_restore is not None:
+            torch.set_rng_state(self._rng_state_to_restore["torch"])
+            np.random.set_state(_numpy_state_from_plain(self._rng_state_to_restore["numpy"]))
+            random.setstate(self._rng_state_to_restore["python"])
+            self._rng_state_to_restore = None
+
     # ------------------------------------------------------------------ steps
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def update_ema(self) -> None:
+        """Fold the classifier's current weights into the moving average (if any).
+
+        Called right after each optimizer step, so a checkpoint written at the end of a batch
+        holds the average of that batch already. Methods with manual optimisation call it after
+        their classifier's step.
+        """
         if self.ema is not None:
             self.ema.update_parameters(self.classifier)
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        self.update_ema()
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = batch

@@ -1,0 +1,141 @@
+"""Exact resume, foreign checkpoints, non-finite losses, atomic checkpoints and corrupt data files."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from datamodules import MNISTDataModule, ToyDataModule
+from datamodules.mnist import MNIST_RAW_FILES
+from ssl_kit.checkpoint_io import AtomicCheckpointIO
+from ssl_kit.cli import main
+from ssl_kit.methods import VAT, Supervised
+from ssl_kit.methods.base import NonFiniteLossError
+
+NET = {"hidden": [16, 16], "noise_std": 0.3}  # batch norm + noise: RNG and buffers both matter
+
+
+def toy_data() -> ToyDataModule:
+    return ToyDataModule(num_train=120, num_test=40, unlabeled_batch_size=40, steps_per_epoch=4)
+
+
+def trainer(tmp_path: Path, max_steps: int, **kwargs) -> pl.Trainer:
+    return pl.Trainer(
+        max_steps=max_steps, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        use_distributed_sampler=False, default_root_dir=tmp_path, limit_val_batches=0,
+        num_sanity_val_steps=0, plugins=[AtomicCheckpointIO()], **kwargs,
+    )
+
+
+METHODS = {
+    "supervised": lambda: Supervised(2, (2,), backbone_kwargs=NET),
+    "vat": lambda: VAT(2, (2,), backbone_kwargs=NET, eps=0.2, entmin=True, ema_decay=0.9),
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path) -> None:
+    pl.seed_everything(3)
+    full = METHODS[method]()
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=6, save_top_k=-1)
+    trainer(tmp_path, 10, callbacks=[saver]).fit(full, toy_data())
+    mid = tmp_path / "ckpt" / "epoch=1-step=6.ckpt"
+    assert mid.exists()  # 4 steps per epoch: step 6 is in the middle of the second epoch
+
+    pl.seed_everything(99)  # a different seed: everything must come from the checkpoint
+    resumed = METHODS[method]()
+    trainer(tmp_path / "b", 10, enable_checkpointing=False).fit(resumed, toy_data(), ckpt_path=mid)
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+
+
+def test_checkpoint_of_another_method_is_refused(tmp_path: Path) -> None:
+    pl.seed_everything(0)
+    trainer(tmp_path, 2, callbacks=[ModelCheckpoint(dirpath=tmp_path, filename="sup")]).fit(
+        Supervised(2, (2,)), toy_data()
+    )
+    with pytest.raises(ValueError, match="written by Supervised, not VAT"):
+        VAT.load_from_checkpoint(tmp_path / "sup.ckpt")
+
+
+class ExplodesAtStep3(Supervised):
+    """Supervised, whose loss turns NaN at step 3 (to test the guard)."""
+
+    def supervised_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = super().supervised_loss(logits, y)
+        return loss * float("nan") if self.global_step == 3 else loss
+
+
+def test_non_finite_loss_stops_with_step_and_term_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+    pl.seed_everything(0)
+    saver = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)
+    with pytest.raises(NonFiniteLossError, match=r"step 3: loss term 'train/loss' is nan"):
+        trainer(tmp_path, 10, callbacks=[saver]).fit(ExplodesAtStep3(2, (2,)), toy_data())
+    last = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 3
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"step": 1}, path)
+
+    def killed_midway(obj, handle, *args, **kwargs):
+        handle.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"step": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def write_idx(path: Path, array: np.ndarray, extra: bytes = b"", cut: int = 0) -> None:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.astype(np.uint8).tobytes() + extra
+    path.write_bytes(data[: len(data) - cut])
+
+
+def mnist_dir(tmp_path: Path, cut: int = 0, official_labels: bool = False) -> Path:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx(raw / "train-images-idx3-ubyte", np.zeros((60, 28, 28)), cut=cut)
+    labels = np.arange(60000 if official_labels else 60) % 10
+    write_idx(raw / "train-labels-idx1-ubyte", labels)
+    write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((20, 28, 28)))
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.arange(20) % 10)
+    return tmp_path
+
+
+def test_truncated_mnist_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte is truncated or corrupt"):
+        MNISTDataModule(data_dir=str(mnist_dir(tmp_path, cut=100)), num_labeled=10, labeled_batch_size=10).setup()
+
+
+def test_official_size_file_with_wrong_md5_is_named(tmp_path: Path) -> None:
+    data = mnist_dir(tmp_path, official_labels=True)
+    assert (data / "MNIST/raw/train-labels-idx1-ubyte").stat().st_size == MNIST_RAW_FILES["train-labels-idx1-ubyte"][0]
+    with pytest.raises(ValueError, match="MD5 .* differs from the official"):
+        MNISTDataModule(data_dir=str(data), num_labeled=10, labeled_batch_size=10).setup()
+
+
+def test_model_and_data_shapes_must_agree(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"inputs of shape \(2,\) but the model was built for \(3,\)"):
+        trainer(tmp_path, 1).fit(Supervised(2, (3,)), toy_data())
+
+
+def test_misspelled_config_key_is_named(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = Path(__file__).resolve().parents[1] / "configs/vat/toy_rings.yaml"
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(config), "--model.init_args.epsilonn", "0.3"])
+    assert "epsilonn" in capsys.readouterr().err
