@@ -82,9 +82,15 @@ class ZCA:
                 cov.addmm_(centred.T, centred)
             eigvals, basis = torch.linalg.eigh(cov / n)
             null_scale = 0.0
-        else:  # fewer examples than dimensions: thin SVD of the centred data, N x D
-            _, singular, vh = torch.linalg.svd(flat.to(torch.float64) - mean, full_matrices=False)
-            eigvals, basis = singular.square() / n, vh.T
+        else:  # fewer examples than dimensions: eigendecomposition of the N x N Gram matrix
+            centred = flat.to(torch.float64) - mean
+            gram_vals, gram_vecs = torch.linalg.eigh(centred @ centred.T / n)
+            # C and the Gram matrix share their non-zero eigenvalues; eigenvector u of the Gram
+            # matrix gives C's eigenvector centred^T u / sqrt(n lambda). Zero ones (rank <= N-1)
+            # belong to the null space, which null_scale covers.
+            keep = gram_vals > gram_vals.max() * 1e-10
+            eigvals = gram_vals[keep]
+            basis = centred.T @ gram_vecs[:, keep] / (n * eigvals).sqrt()
             null_scale = float(eps) ** -0.5
         scale = (eigvals.clamp_min(0) + eps).rsqrt()
         return cls(mean.float(), basis.float(), scale.float(), null_scale)
