@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
+from datamodules.transforms import single_threaded
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,9 +46,12 @@ class _MixedBatchDataset(Dataset):
 
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
-        x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
-        if self.transform is not None:  # independent draws for the two streams
-            x_l, x_u = self.transform(x_l), self.transform(x_u)
+        # A batch gather is tiny: on one thread it is fast, split over busy cores it stalls
+        # (benchmarks/augmentation_speed.py, notes/data.md).
+        with single_threaded():
+            x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
+            if self.transform is not None:  # independent draws for the two streams
+                x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
 
 

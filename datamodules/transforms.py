@@ -24,6 +24,8 @@ much faster for these tiny images (see ``notes/data.md``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -49,6 +51,26 @@ def scale_images(x: torch.Tensor, scaling: Scaling = "unit") -> torch.Tensor:
     return x.to(torch.float32).sub_(shift).div_(divisor)
 
 
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run the enclosed CPU tensor ops on one intra-op thread, then restore the thread count.
+
+    The augmentation's ops are tiny (a 128-image batch is ~0.5 M values): split over threads
+    they spend their time waking threads up, and on a busy machine that collapses throughput
+    (``benchmarks/augmentation_speed.py`` measured ~1-20 k images/s with 2 threads against
+    ~70-100 k with this guard, see ``notes/data.md``).
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class BatchTranslateFlip:
     """Random translation (zero padding + random crop) and horizontal flip of a whole batch.
 
@@ -71,6 +93,12 @@ class BatchTranslateFlip:
         """Augment ``x`` of shape ``(B, C, H, W)``; returns a new tensor of the same shape and dtype."""
         if x.ndim != 4:
             raise ValueError(f"Expected images (B, C, H, W), got shape {tuple(x.shape)}.")
+        if x.device.type == "cpu":
+            with single_threaded():
+                return self._augment(x)
+        return self._augment(x)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         if self.pad:
             # One gather over the flattened padded images: output pixel (i, j) of image n reads
@@ -109,9 +137,10 @@ class AlbumentationsBatch:
         """Augment ``x`` image by image; returns a tensor with the same shape and dtype."""
         if x.ndim != 4:
             raise ValueError(f"Expected images (B, C, H, W), got shape {tuple(x.shape)}.")
-        images = x.detach().cpu().permute(0, 2, 3, 1).numpy()
-        out = np.stack([self.transform(image=np.ascontiguousarray(im))["image"] for im in images])
-        return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous().to(x.dtype)
+        with single_threaded():
+            images = x.detach().cpu().permute(0, 2, 3, 1).numpy()
+            out = np.stack([self.transform(image=np.ascontiguousarray(im))["image"] for im in images])
+            return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous().to(x.dtype)
 
     def __repr__(self) -> str:
         return f"AlbumentationsBatch({self.transform!r})"

@@ -334,3 +334,18 @@ def test_image_configs_fast_dev_run_on_fake_files(dataset: str, writer, tmp_path
         if "conv_large" not in BACKBONES:  # until ssl_kit/nets/conv.py is merged
             args += ["--model.backbone", "mlp"]
         main(args)
+
+
+def test_augmentation_runs_single_threaded_and_restores_the_thread_count() -> None:
+    from datamodules.transforms import single_threaded
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        with single_threaded():
+            seen.append(torch.get_num_threads())
+        build_augmentation((3, 8, 8), translate=2)(torch.randn(4, 3, 8, 8))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
