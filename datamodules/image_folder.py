@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, find_classes
@@ -24,6 +26,19 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
 
 
+class _ResizeToCover:
+    """Resize a PIL image, keeping its aspect ratio, to the smallest size that covers ``(height, width)``."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        (height, width), (w, h) = self.size, image.size
+        scale = max(height / h, width / w)
+        cover = (max(width, math.ceil(w * scale - 1e-6)), max(height, math.ceil(h * scale - 1e-6)))
+        return image.resize(cover, Image.Resampling.BILINEAR, reducing_gap=None) if cover != image.size else image
+
+
 class ImageFolderDataModule(ImageDataModule):
     """Semi-supervised learning on your own images.
 
@@ -33,8 +48,8 @@ class ImageFolderDataModule(ImageDataModule):
         unlabeled_dir/**/*.jpg              optional: images without labels, any layout
         test_dir/<class name>/*.png         optional: else ``test_fraction`` of labeled_dir
 
-    Every image is converted to RGB (or grayscale), resized so that its shorter side is the
-    target size, centre-cropped to ``image_size`` and kept in memory as ``uint8`` until the
+    Every image is converted to RGB (or grayscale), resized (aspect ratio kept) to the smallest
+    size that covers ``image_size``, centre-cropped to ``image_size`` and kept in memory as ``uint8`` until the
     shared preprocessing (scaling, ZCA) of :class:`~datamodules.images.ImageDataModule` turns it
     into floats. The unlabeled pool is every labeled training image (labels dropped) plus all of
     ``unlabeled_dir``.
@@ -96,7 +111,7 @@ class ImageFolderDataModule(ImageDataModule):
 
     # ----------------------------------------------------------------- reading
     def _pixels(self) -> T.Compose:
-        steps: list[Any] = [T.Resize(min(self.image_size)), T.CenterCrop(self.image_size)]
+        steps: list[Any] = [_ResizeToCover(self.image_size), T.CenterCrop(self.image_size)]
         if self.grayscale:
             steps.append(T.Grayscale(1))
         return T.Compose([*steps, T.PILToTensor()])

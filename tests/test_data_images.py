@@ -293,6 +293,8 @@ def test_image_folder_with_test_dir_maps_class_names(photos: Path) -> None:
     dm.setup("fit")
     x_train, _, x_test, y_test = dm.tensors
     assert dm.input_shape == (1, 8, 12) and x_train.shape == (20, 1, 8, 12)
+    grey_of_red = round(0.299 * 255) / 255  # PIL's "L" conversion of pure red, no zero padding
+    assert torch.allclose(x_train[dm.tensors[1] == 0], torch.tensor(grey_of_red), atol=1 / 255)
     assert y_test.tolist() == [0]
     assert len(dm.split.labeled) == 4 and len(dm.split.val) == 2
 
