@@ -36,8 +36,8 @@ class ImageDataModule(LabeledUnlabeledDataModule):
 
     Args:
         data_dir: root of the data files; default ``$SSL_KIT_DATA`` or ``./data``.
-        scaling: ``"unit"`` ([0, 1]), ``"vat"`` ((x - 127.5) / 255) or ``"gan"``
-            ((x - 127.5) / 127.5).
+        scaling: ``"unit"`` ([0, 1]), ``"vat"`` ((x - 127.5) / 255), ``"gan"``
+            ((x - 127.5) / 127.5) or ``"gan128"`` ((x - 127.5) / 128).
         zca: whiten with ZCA fitted on the training images.
         zca_eps: ZCA regulariser added to the covariance eigenvalues.
         zca_cache_dir: where fitted ZCA transforms are cached; default ``<data_dir>/zca_cache``.

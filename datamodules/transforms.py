@@ -5,8 +5,9 @@ Scaling follows each paper:
 * ``"unit"``: ``x / 255`` in [0, 1] (the toolkit's default, as for MNIST);
 * ``"vat"``: ``(x - 127.5) / 255`` in [-0.5, 0.5] (Miyato et al. 2018, reference code's
   SVHN / CIFAR-10 loaders, before ZCA on CIFAR-10);
-* ``"gan"``: ``(x - 127.5) / 127.5`` in [-1, 1] (Salimans et al. 2016, matching the generator's
-  tanh output).
+* ``"gan"``: ``(x - 127.5) / 127.5`` in [-1, 1] (Salimans et al. 2016, SVHN reference code,
+  matching the generator's tanh output);
+* ``"gan128"``: ``(x - 127.5) / 128`` in [-0.996, 0.996] (the same paper's CIFAR-10 reference code).
 
 Augmentation is the papers' "translation by up to 2 pixels" (pad with zeros, random crop of the
 original size; zero is the mean of whitened or centred data) and, for CIFAR-10 only, a random
@@ -34,11 +35,11 @@ import torch
 if TYPE_CHECKING:  # albumentations (and OpenCV) load only when the albumentations back-end is used
     import albumentations as A
 
-Scaling = Literal["unit", "vat", "gan"]
+Scaling = Literal["unit", "vat", "gan", "gan128"]
 Backend = Literal["torch", "albumentations"]
 
 #: ``scaling name -> (shift, divisor)``: pixels become ``(x - shift) / divisor``.
-SCALINGS: dict[str, tuple[float, float]] = {"unit": (0.0, 255.0), "vat": (127.5, 255.0), "gan": (127.5, 127.5)}
+SCALINGS: dict[str, tuple[float, float]] = {"unit": (0.0, 255.0), "vat": (127.5, 255.0), "gan": (127.5, 127.5), "gan128": (127.5, 128.0)}
 
 
 def scale_images(x: torch.Tensor, scaling: Scaling = "unit") -> torch.Tensor:

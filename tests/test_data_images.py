@@ -87,12 +87,15 @@ def test_cifar10_checks_md5_by_default_and_explains_missing_files(fake_cifar: Pa
 
 
 # ----------------------------------------------------------------------------- scaling
-@pytest.mark.parametrize("scaling, low, high", [("unit", 0.0, 1.0), ("vat", -0.5, 0.5), ("gan", -1.0, 1.0)])
+@pytest.mark.parametrize(
+    "scaling, low, high",
+    [("unit", 0.0, 1.0), ("vat", -0.5, 0.5), ("gan", -1.0, 1.0), ("gan128", -127.5 / 128, 127.5 / 128)],
+)
 def test_scalings_of_the_papers(scaling: str, low: float, high: float, fake_svhn: Path) -> None:
     pixels = torch.tensor([0, 51, 255], dtype=torch.uint8)
-    shift, div = {"unit": (0, 255), "vat": (127.5, 255), "gan": (127.5, 127.5)}[scaling]
+    shift, div = {"unit": (0, 255), "vat": (127.5, 255), "gan": (127.5, 127.5), "gan128": (127.5, 128)}[scaling]
     assert torch.allclose(scale_images(pixels, scaling), (pixels.double() - shift).div(div).float())
-    assert scale_images(pixels, scaling)[[0, 2]].tolist() == [low, high]
+    assert torch.allclose(scale_images(pixels, scaling)[[0, 2]], torch.tensor([low, high]))
     x = SVHNDataModule(data_dir=str(fake_svhn), verify_checksums=False, scaling=scaling).tensors[0]
     assert low <= x.min() and x.max() <= high
 
