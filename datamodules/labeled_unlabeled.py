@@ -142,7 +142,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if not self._extra_loaded:
             self.tensors  # noqa: B018  (the training set loads first: subclasses may rely on it)
             extra = self.load_extra_unlabeled()
-            self._extra_unlabeled = None if extra is None or len(extra) == 0 else self._checked_inputs("extra unlabeled", extra)
+            if extra is not None and len(extra):
+                self._extra_unlabeled = self._checked_inputs("extra unlabeled", extra)
             self._extra_loaded = True
         return self._extra_unlabeled
 
@@ -294,7 +295,9 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             >>> dm = LabeledUnlabeledDataModule.from_tensors(x, y, x_test, y_test, num_labeled=20,
             ...                                              labeled_batch_size=20)
         """
-        return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, x_unlabeled=x_unlabeled, **kwargs)
+        return TensorDataModule(
+            x_train, y_train, x_test, y_test, num_classes=num_classes, x_unlabeled=x_unlabeled, **kwargs
+        )
 
     @classmethod
     def from_datasets(
@@ -346,6 +349,7 @@ class TensorDataModule(LabeledUnlabeledDataModule):
         self.input_shape = tuple(x_train.shape[1:])
         self._tensors = self._checked(x_train, torch.as_tensor(y_train), x_test, torch.as_tensor(y_test))
         self._x_unlabeled = x_unlabeled
+        self.extra_unlabeled  # noqa: B018  (check the extra inputs now: errors at construction)
 
     def load_extra_unlabeled(self) -> torch.Tensor | None:
         """The ``x_unlabeled`` given to the constructor."""

@@ -39,7 +39,12 @@ Scaling = Literal["unit", "vat", "gan", "gan128"]
 Backend = Literal["torch", "albumentations"]
 
 #: ``scaling name -> (shift, divisor)``: pixels become ``(x - shift) / divisor``.
-SCALINGS: dict[str, tuple[float, float]] = {"unit": (0.0, 255.0), "vat": (127.5, 255.0), "gan": (127.5, 127.5), "gan128": (127.5, 128.0)}
+SCALINGS: dict[str, tuple[float, float]] = {
+    "unit": (0.0, 255.0),
+    "vat": (127.5, 255.0),
+    "gan": (127.5, 127.5),
+    "gan128": (127.5, 128.0),
+}
 
 
 def scale_images(x: torch.Tensor, scaling: Scaling = "unit") -> torch.Tensor:

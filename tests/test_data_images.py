@@ -249,7 +249,7 @@ def test_extra_unlabeled_inputs_join_only_the_unlabeled_pool(blobs) -> None:
     assert (seen_u == 100.0).all(dim=1).sum() == 60  # every extra input once per pass
     assert not any((b.x_l == 100.0).all(dim=1).any() for b in batches)
     with pytest.raises(ValueError, match=r"extra unlabeled inputs have shape \(4,\)"):
-        LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 4), num_labeled=30).extra_unlabeled
+        LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 4), num_labeled=30)
 
 
 # ----------------------------------------------------------------------------- image folders
