@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
+from datamodules.transforms import single_threaded
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,9 +46,12 @@ class _MixedBatchDataset(Dataset):
 
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
-        x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
-        if self.transform is not None:  # independent draws for the two streams
-            x_l, x_u = self.transform(x_l), self.transform(x_u)
+        # A batch gather is tiny: on one thread it is fast, split over busy cores it stalls
+        # (benchmarks/augmentation_speed.py, notes/data.md).
+        with single_threaded():
+            x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
+            if self.transform is not None:  # independent draws for the two streams
+                x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
 
 
@@ -57,6 +61,12 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     Subclasses implement :meth:`load_tensors` to return the whole training and test sets as
     tensors (the fast, in-memory path). Users with their own data call :meth:`from_tensors` or
     :meth:`from_datasets`.
+
+    The unlabeled pool is the training set with its labels dropped (as in the papers). Data that
+    has *no* labels at all (e.g. a folder of unlabeled images) joins the pool through
+    :meth:`load_extra_unlabeled` (or ``x_unlabeled`` of :meth:`from_tensors`): those examples are
+    appended, in full, to the unlabeled pool of every split; they never enter the labeled or
+    validation sets.
 
     Training batches are :class:`MixedBatch` tuples; ``labeled_batch_size`` and
     ``unlabeled_batch_size`` are GLOBAL (per optimizer step, over all devices). Validation and
@@ -108,6 +118,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.train_transform: BatchTransform | None = None
         self.split: SplitIndices | None = None
         self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._extra_unlabeled: torch.Tensor | None = None
+        self._extra_loaded = False
         self._sampler: MixedBatchSampler | None = None
         self._sampler_state: dict[str, Any] | None = None
 
@@ -115,6 +127,25 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     def load_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(x_train, y_train, x_test, y_test)``; subclasses implement this."""
         raise NotImplementedError
+
+    def load_extra_unlabeled(self) -> torch.Tensor | None:
+        """Return inputs that have no labels at all, ``(M, *input_shape)``, or ``None`` (default).
+
+        Override this to add data beyond the training set to the unlabeled pool; it is called
+        after :meth:`load_tensors`.
+        """
+        return None
+
+    @property
+    def extra_unlabeled(self) -> torch.Tensor | None:
+        """The extra unlabeled inputs (checked, loaded once), appended to the unlabeled pool."""
+        if not self._extra_loaded:
+            self.tensors  # noqa: B018  (the training set loads first: subclasses may rely on it)
+            extra = self.load_extra_unlabeled()
+            if extra is not None and len(extra):
+                self._extra_unlabeled = self._checked_inputs("extra unlabeled", extra)
+            self._extra_loaded = True
+        return self._extra_unlabeled
 
     @property
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,14 +166,18 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
                 raise ValueError(
                     f"The {name} labels must lie in [0, {self.num_classes}); found {int(y.min())}..{int(y.max())}."
                 )
-            if x.is_floating_point() and not torch.isfinite(x).all():
-                raise ValueError(f"The {name} inputs contain NaN or inf values.")
-            if tuple(x.shape[1:]) != tuple(self.input_shape):
-                raise ValueError(
-                    f"The {name} inputs have shape {tuple(x.shape[1:])} per example, "
-                    f"but input_shape is {tuple(self.input_shape)}."
-                )
+            self._checked_inputs(name, x)
         return x_train, y_train.long(), x_test, y_test.long()
+
+    def _checked_inputs(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"The {name} inputs contain NaN or inf values.")
+        if tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(
+                f"The {name} inputs have shape {tuple(x.shape[1:])} per example, "
+                f"but input_shape is {tuple(self.input_shape)}."
+            )
+        return x
 
     # ----------------------------------------------------------------- set-up
     def setup(self, stage: str | None = None) -> None:
@@ -152,11 +187,13 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             if self.split_file and Path(self.split_file).exists():
                 self.split = SplitIndices.load(self.split_file)
             else:
-                self.split = class_balanced_split(
-                    y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val
-                )
+                self.split = self.draw_split(y_train)
                 if self.split_file:
                     self.split.save(self.split_file)
+
+    def draw_split(self, y_train: torch.Tensor) -> SplitIndices:
+        """The labeled / unlabeled / validation split (default: :func:`class_balanced_split`)."""
+        return class_balanced_split(y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val)
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
@@ -176,10 +213,13 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         assert self.split is not None
         x_train, y_train, _, _ = self.tensors
         labeled, unlabeled = torch.tensor(self.split.labeled), torch.tensor(self.split.unlabeled)
+        x_unlabeled = x_train[unlabeled]
+        if self.extra_unlabeled is not None:
+            x_unlabeled = torch.cat([x_unlabeled, self.extra_unlabeled])
         rank, world_size = self._world()
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),
-            num_unlabeled=len(unlabeled),
+            num_unlabeled=len(x_unlabeled),
             labeled_batch_size=self.labeled_batch_size,
             unlabeled_batch_size=self.unlabeled_batch_size,
             steps_per_epoch=self.steps_per_epoch,
@@ -190,7 +230,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._sampler_state is not None:
             self._sampler.load_state_dict(self._sampler_state)
             self._sampler_state = None
-        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_train[unlabeled], self.train_transform)
+        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform)
         return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
 
     def _eval_loader(self, x: torch.Tensor, y: torch.Tensor) -> DataLoader:
@@ -249,15 +289,21 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         x_test: torch.Tensor,
         y_test: torch.Tensor,
         num_classes: int | None = None,
+        x_unlabeled: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> TensorDataModule:
         """A datamodule over in-memory tensors (``kwargs`` go to :class:`LabeledUnlabeledDataModule`).
+
+        ``x_unlabeled`` (optional) holds inputs without any labels; they are appended to the
+        unlabeled pool.
 
         Example:
             >>> dm = LabeledUnlabeledDataModule.from_tensors(x, y, x_test, y_test, num_labeled=20,
             ...                                              labeled_batch_size=20)
         """
-        return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, **kwargs)
+        return TensorDataModule(
+            x_train, y_train, x_test, y_test, num_classes=num_classes, x_unlabeled=x_unlabeled, **kwargs
+        )
 
     @classmethod
     def from_datasets(
@@ -289,6 +335,7 @@ class TensorDataModule(LabeledUnlabeledDataModule):
         x_test: test inputs.
         y_test: integer test labels.
         num_classes: number of classes; default: ``max(label) + 1``.
+        x_unlabeled: optional inputs without labels, appended to the unlabeled pool.
         **kwargs: see :class:`LabeledUnlabeledDataModule`.
     """
 
@@ -299,6 +346,7 @@ class TensorDataModule(LabeledUnlabeledDataModule):
         x_test: torch.Tensor,
         y_test: torch.Tensor,
         num_classes: int | None = None,
+        x_unlabeled: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -306,3 +354,9 @@ class TensorDataModule(LabeledUnlabeledDataModule):
         self.num_classes = int(num_classes if num_classes is not None else y_all.max().item() + 1)
         self.input_shape = tuple(x_train.shape[1:])
         self._tensors = self._checked(x_train, torch.as_tensor(y_train), x_test, torch.as_tensor(y_test))
+        self._x_unlabeled = x_unlabeled
+        self.extra_unlabeled  # noqa: B018  (check the extra inputs now: errors at construction)
+
+    def load_extra_unlabeled(self) -> torch.Tensor | None:
+        """The ``x_unlabeled`` given to the constructor."""
+        return self._x_unlabeled

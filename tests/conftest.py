@@ -24,6 +24,20 @@ def real_mnist_available() -> bool:
     return (root / "train-images-idx3-ubyte").exists()
 
 
+#: Files whose presence under ``$SSL_KIT_DATA`` means a data set is there (torchvision layout).
+REAL_DATA_FILES = {
+    "mnist": ["MNIST/raw/train-images-idx3-ubyte"],
+    "svhn": ["SVHN/train_32x32.mat", "SVHN/test_32x32.mat"],
+    "cifar10": [f"cifar-10-batches-py/{n}" for n in ("data_batch_1", "test_batch", "batches.meta")],
+}
+
+
+def real_data_available(dataset: str) -> bool:
+    """Whether the real files of ``dataset`` (a key of :data:`REAL_DATA_FILES`) are under ``$SSL_KIT_DATA``."""
+    root = Path(os.environ.get("SSL_KIT_DATA", "./data"))
+    return all((root / f).exists() for f in REAL_DATA_FILES[dataset])
+
+
 @pytest.fixture
 def blobs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Three Gaussian blobs in 5-D: 300 training and 90 test points."""

@@ -6,20 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, real_mnist_available
+from conftest import REAL_DATA_FILES, REPO, real_data_available
 from ssl_kit.cli import main
 
 TRAINING_CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "benchmark")
 
 
+def dataset_of(config: Path) -> str | None:
+    """The real data set (mnist, svhn, cifar10) a config is named after, if any."""
+    return next((name for name in REAL_DATA_FILES if name in config.stem), None)
+
+
 def needs_missing_data(config: Path) -> bool:
-    return "mnist" in config.stem and not real_mnist_available()
+    """Configs named after a real data set need its files under ``$SSL_KIT_DATA``."""
+    dataset = dataset_of(config)
+    return dataset is not None and not real_data_available(dataset)
 
 
 @pytest.mark.parametrize("config", TRAINING_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_config_fast_dev_run(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if needs_missing_data(config):
-        pytest.skip("real MNIST not present")
+        pytest.skip(f"real {dataset_of(config)} data not present (tests/test_data_images.py runs it on fake files)")
     monkeypatch.chdir(tmp_path)
     main(["fit", "--config", str(config), "--trainer.fast_dev_run", "true", "--trainer.logger", "false",
           "--trainer.enable_progress_bar", "false"])
