@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="also write the Markdown table here")
     args = parser.parse_args(argv)
 
-    rows = ["| checkpoint | method | clean test error % | FGM L2 eps=%g test error % | seconds |" % args.eps,
+    rows = [f"| checkpoint | method | clean test error % | FGM L2 eps={args.eps:g} test error % | seconds |",
             "| --- | --- | --- | --- | --- |"]
     for path in args.checkpoints:
         model = load_model(path, args.model_class)

@@ -164,11 +164,15 @@ class LadderEncoder(nn.Module):
             h = torch.zeros(2, *self.input_shape)
             h = h.flatten(1) if self.flatten else h
             shapes = [tuple(h.shape[1:])]
+            too_small = (f"Input shape {self.input_shape} is too small for this encoder; use larger images, fewer "
+                         "valid convolutions/poolings, or the dense ('mlp') encoder.")
             for layer in self.layers:
-                h = layer.transform(h)
+                try:
+                    h = layer.transform(h)
+                except RuntimeError as err:
+                    raise ValueError(too_small) from err
                 if h.numel() == 0:
-                    raise ValueError(f"Input shape {self.input_shape} is too small for this encoder; use larger "
-                                     "images, fewer valid convolutions/poolings, or the dense ('mlp') encoder.")
+                    raise ValueError(too_small)
                 shapes.append(tuple(h.shape[1:]))
         return shapes
 
