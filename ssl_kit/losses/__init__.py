@@ -1,6 +1,13 @@
 """Pure loss functions; each docstring cites the equation it implements."""
 
 from ssl_kit.losses.common import entropy_with_logits, kl_with_logits, l2_normalize
+from ssl_kit.losses.ladder import (
+    batch_moments,
+    combinator_init,
+    denoising_cost,
+    gauss_combinator,
+    normalize_batch,
+)
 from ssl_kit.losses.vat import (
     fgm_perturbation,
     frozen_batchnorm_stats,
@@ -9,6 +16,11 @@ from ssl_kit.losses.vat import (
 )
 
 __all__ = [
+    "batch_moments",
+    "combinator_init",
+    "denoising_cost",
+    "gauss_combinator",
+    "normalize_batch",
     "entropy_with_logits",
     "fgm_perturbation",
     "frozen_batchnorm_stats",

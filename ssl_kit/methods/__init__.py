@@ -1,7 +1,8 @@
 """Semi-supervised methods as LightningModules."""
 
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.ladder import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods.supervised import Supervised
 from ssl_kit.methods.vat import VAT
 
-__all__ = ["SSLModule", "Supervised", "VAT"]
+__all__ = ["LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]

@@ -1,0 +1,275 @@
+"""Ladder networks (Rasmus et al. 2015) and virtual adversarial ladder networks (Shinoda et al. 2017)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.losses.ladder import denoising_cost
+from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
+from ssl_kit.methods.base import SSLModule
+from ssl_kit.nets.ladder import (
+    CONV_LARGE,
+    EncoderPass,
+    LadderDecoder,
+    LadderEncoder,
+    NoiseFn,
+    conv_ladder_encoder,
+    gaussian_noise,
+    mlp_ladder_encoder,
+)
+
+#: The paper's MNIST weights for 784-1000-500-250-250-250-10: 1000 at the input, 10, then 0.1.
+PAPER_MNIST_WEIGHTS = (1000.0, 10.0, 0.1, 0.1, 0.1, 0.1, 0.1)
+
+
+def _per_layer(value: float | Sequence[float], count: int, name: str) -> list[float]:
+    """One value per layer: a scalar is repeated; a sequence must have ``count`` entries."""
+    if isinstance(value, (int, float)):
+        return [float(value)] * count
+    values = [float(v) for v in value]
+    if len(values) != count:
+        raise ValueError(f"{name} needs {count} entries (one per layer), got {len(values)}: {values}.")
+    return values
+
+
+class LadderNetwork(SSLModule):
+    """The ladder network: a corrupted and a clean encoder sharing weights, and a denoising decoder.
+
+    Training loss (Rasmus et al. 2015, Algorithm 1):
+    ``CE(y, corrupted logits of the labeled examples) + sum_l lambda_l * C_d^(l)`` with
+    ``C_d^(l) = ||z_l - (z_hat_l - mu_l) / sigma_l||^2 / (N m_l)`` on the unlabeled examples, ``z_l``
+    and ``mu_l, sigma_l`` from the CLEAN pass of the same batch. Labeled and unlabeled examples are
+    normalised separately (one pass each), as in the paper's code. The running batch-norm statistics
+    used at evaluation come from the clean pass over the unlabeled examples only; validation, test
+    and prediction run the clean encoder (``self.classifier``) with those statistics.
+
+    Args:
+        num_classes: number of classes.
+        input_shape: shape of one input.
+        encoder: ``"mlp"`` (dense; images are flattened) or ``"conv"`` (``conv_spec``; Γ-model only).
+        hidden: hidden widths of the dense encoder (the paper's 1000-500-250-250-250 by default).
+        conv_spec: layer list of the convolutional encoder (see
+            :func:`ssl_kit.nets.ladder.conv_ladder_encoder`; default the paper's Conv-Large).
+        activation: hidden activation (``relu`` as in the paper's MNIST runs; ``None``: ``relu`` for
+            ``mlp``, ``leaky_relu`` for ``conv``).
+        noise_std: Gaussian noise of the corrupted path, one value or one per layer ``0 .. L``.
+        denoising_weights: ``lambda_0 .. lambda_L``. Default: the paper's MNIST values
+            (1000, 10, 0.1, ...) for the full ladder, ``(0, ..., 0, 1)`` for the Γ-model.
+        gamma: the Γ-model, whose decoder reconstructs the top layer alone.
+        top_scale: learn a scale ``gamma_L`` at the softmax (``None``: yes for ``mlp``, no for ``conv``).
+        bn_momentum: rate of the running batch-norm averages (decay 0.99 in the reference).
+        lr: Adam learning rate (2e-3 in the paper).
+        betas: Adam betas.
+        weight_decay: Adam weight decay.
+        lr_decay_start: the rate decays linearly to 0 after this fraction of training.
+        ema_decay: evaluate a moving average of the encoder's weights, if set.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int],
+        encoder: Literal["mlp", "conv"] = "mlp",
+        hidden: Sequence[int] = (1000, 500, 250, 250, 250),
+        conv_spec: Sequence[str] = CONV_LARGE,
+        activation: str | None = None,
+        noise_std: float | Sequence[float] = 0.3,
+        denoising_weights: Sequence[float] | None = None,
+        gamma: bool = False,
+        top_scale: bool | None = None,
+        bn_momentum: float = 0.01,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        lr_decay_start: float = 0.67,
+        ema_decay: float | None = None,
+    ) -> None:
+        super().__init__(num_classes, input_shape, backbone=f"ladder_{encoder}", lr=lr, betas=betas,
+                         weight_decay=weight_decay, lr_decay_start=lr_decay_start, ema_decay=ema_decay)
+        top = self.classifier.num_layers
+        self.noise_std = _per_layer(noise_std, top + 1, "noise_std")
+        if denoising_weights is None:
+            if gamma:
+                denoising_weights = [0.0] * top + [1.0]
+            else:
+                paper = list(PAPER_MNIST_WEIGHTS[:2])
+                denoising_weights = (paper + [0.1] * (top + 1))[: top + 1]
+        self.denoising_weights = _per_layer(denoising_weights, top + 1, "denoising_weights")
+        if gamma and any(w != 0 for w in self.denoising_weights[:-1]):
+            raise ValueError("The Γ-model reconstructs the top layer alone: set every denoising weight but the last "
+                             f"to 0 (got {self.denoising_weights}), or use gamma: false.")
+        nonzero = [l for l, w in enumerate(self.denoising_weights) if w > 0]
+        if not nonzero:
+            raise ValueError("At least one denoising weight must be positive (a ladder without a decoder is the "
+                             "supervised baseline; use ssl_kit.methods.Supervised).")
+        self.decoder = LadderDecoder(self.classifier.feature_shapes, lowest=min(nonzero))
+
+    def build_classifier(self) -> LadderEncoder:
+        """The clean encoder; its weights are shared by the corrupted path."""
+        hp = self.hparams
+        if hp.encoder == "mlp":
+            return mlp_ladder_encoder(self.input_shape, self.num_classes, hp.hidden, hp.activation or "relu",
+                                      True if hp.top_scale is None else hp.top_scale, hp.bn_momentum)
+        if hp.encoder == "conv":
+            return conv_ladder_encoder(self.input_shape, self.num_classes, hp.conv_spec,
+                                       hp.activation or "leaky_relu", bool(hp.top_scale), hp.bn_momentum)
+        raise ValueError(f"Unknown ladder encoder {hp.encoder!r}; choose 'mlp' or 'conv'.")
+
+    # ------------------------------------------------------------------ passes
+    @property
+    def encoder(self) -> LadderEncoder:
+        """The shared-weight encoder (the same module as ``self.classifier``)."""
+        return self.classifier
+
+    def gaussian_corruption(self) -> NoiseFn:
+        """The corrupted path's Gaussian noise, ``N(0, noise_std_l^2)`` at every layer."""
+        return gaussian_noise(self.noise_std)
+
+    def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
+        """The corrupted pass over the unlabeled examples (Gaussian noise; VAN overrides it)."""
+        return self.encoder.run(x_u, noise=self.gaussian_corruption())
+
+    def extra_cost(self, clean: EncoderPass, corrupted: EncoderPass) -> dict[str, torch.Tensor]:
+        """Additional named costs of a subclass (none for the ladder)."""
+        return {}
+
+    def denoising_costs(self, clean: EncoderPass, corrupted: EncoderPass) -> dict[int, torch.Tensor]:
+        """``C_d^(l)`` for every reconstructed layer, targets normalised by the clean batch statistics."""
+        estimates = self.decoder(corrupted)
+        return {l: denoising_cost(z_hat, clean.z[l], clean.mean.get(l), clean.std.get(l))
+                for l, z_hat in estimates.items()}
+
+    # ------------------------------------------------------------------ training
+    def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
+        x_l, y_l, x_u = batch
+        clean = self.encoder.run(x_u, update_stats=True)
+        corrupted_l = self.encoder.run(x_l, noise=self.gaussian_corruption())
+        corrupted_u = self.corrupted_unlabeled_pass(x_u, clean)
+        loss_sup = F.cross_entropy(corrupted_l.logits, y_l)
+        costs = self.denoising_costs(clean, corrupted_u)
+        loss_denoise = sum(self.denoising_weights[l] * c for l, c in costs.items())
+        extra = self.extra_cost(clean, corrupted_u)
+        loss = loss_sup + loss_denoise + sum(extra.values())
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss_sup", loss_sup)
+        self.log("train/loss_denoise", loss_denoise)
+        for l, c in costs.items():
+            self.log(f"train/loss_denoise_{l}", c)
+        for name, value in extra.items():
+            self.log(f"train/{name}", value)
+        return loss
+
+
+AdversarialVariant = Literal["lvan", "lvan_lw", "lvac", "lvac_lw"]
+
+#: Per-layer eps of the reference LVAN-LW run on MNIST with 100 labels (sakishinoda/tf-ssl logs).
+REFERENCE_LW_EPS = (0.0730815479025, 0.482173463842, 0.00140155463202)
+
+
+class VirtualAdversarialLadder(LadderNetwork):
+    """Virtual adversarial ladder networks (Shinoda, Worrall & Brostow 2017, arXiv 1711.07476).
+
+    Variants:
+
+    * ``lvan``: the corrupted path's noise at the input is virtual adversarial (VAN);
+    * ``lvan_lw``: virtual adversarial noise at every layer but the logits (layer-wise VAN);
+    * ``lvac`` / ``lvac_lw``: the Gaussian ladder plus a VAT cost
+      ``KL(p(y|z_tilde_l) || p(y|z_tilde_l + r_l))`` at the input / at every layer but the logits.
+
+    As in the reference code, the adversarial noise goes on the UNLABELED examples only (the labeled
+    ones keep Gaussian noise), it is added to the Gaussian noise unless ``replace_gaussian``, and the
+    perturbation of layer ``l`` is found by power iteration (:func:`virtual_adversarial_perturbation`)
+    on the map from a perturbed ``z_l`` to the logits, against the clean pass's logits; that map
+    adds Gaussian noise of std ``adv_noise_std`` at every layer "for stability" (``vadv_sd`` of the
+    reference) and never touches the running statistics. Difference from the reference: it derives
+    the hidden-layer perturbation from the normalised pre-activation ``z_l`` and feeds it back at
+    ``z_l``; the reference computes it on the unnormalised pre-activation, re-entered as if it were
+    the layer's output, and never perturbs the last hidden layer (set its eps to 0 to match).
+    Evaluation is the clean encoder: no noise of any kind.
+
+    Args:
+        variant: see above.
+        adv_eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
+            a layer with eps 0 is not perturbed. Default: the reference LVAN-LW eps
+            (0.073, 0.482, then 0.0014).
+        adv_xi: finite-difference step of the power iteration, one value or one per layer.
+        adv_n_power: power iterations, one value or one per layer.
+        adv_noise_std: Gaussian noise inside the perturbation's forward passes.
+        replace_gaussian: at perturbed layers, adversarial noise replaces the Gaussian noise.
+        vat_weight: weight of the VAT cost of the ``lvac`` variants.
+        **kwargs: see :class:`LadderNetwork` (``activation``, ``denoising_weights``, ...).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int],
+        variant: AdversarialVariant = "lvan_lw",
+        adv_eps: float | Sequence[float] | None = None,
+        adv_xi: float | Sequence[float] = 1e-6,
+        adv_n_power: int | Sequence[int] = 1,
+        adv_noise_std: float = 0.5,
+        replace_gaussian: bool = False,
+        vat_weight: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_classes, input_shape, **kwargs)
+        if variant not in ("lvan", "lvan_lw", "lvac", "lvac_lw"):
+            raise ValueError(f"Unknown variant {variant!r}; choose lvan, lvan_lw, lvac or lvac_lw.")
+        layers = self.encoder.num_layers  # perturbable layers 0 .. L-1
+        if adv_eps is None:
+            adv_eps = (list(REFERENCE_LW_EPS) + [REFERENCE_LW_EPS[-1]] * layers)[:layers]
+        self.adv_eps = _per_layer(adv_eps, layers, "adv_eps")
+        self.adv_xi = _per_layer(adv_xi, layers, "adv_xi")
+        self.adv_n_power = [int(n) for n in _per_layer(adv_n_power, layers, "adv_n_power")]
+        if any(e < 0 for e in self.adv_eps) or any(n < 1 for n in self.adv_n_power):
+            raise ValueError("adv_eps must be >= 0 and adv_n_power >= 1.")
+        candidates = range(layers) if variant.endswith("_lw") else [0]
+        self.adv_layers = [l for l in candidates if self.adv_eps[l] > 0]
+        if not self.adv_layers:
+            raise ValueError(f"No layer gets adversarial noise: adv_eps {self.adv_eps} is zero where {variant} perturbs.")
+        self.variant = variant
+
+    def logits_from(self, layer: int, z: torch.Tensor) -> torch.Tensor:
+        """Logits of a pass that re-enters at ``z_layer`` (noise ``adv_noise_std``, running stats untouched)."""
+        return self.encoder.run(z, start=layer, noise=gaussian_noise(self.hparams.adv_noise_std)).logits
+
+    def perturbation(self, layer: int, z: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """The virtual adversarial perturbation of ``z_layer`` (detached, L2 norm ``adv_eps[layer]`` per example)."""
+        return virtual_adversarial_perturbation(
+            lambda zz: self.logits_from(layer, zz), z, logits,
+            xi=self.adv_xi[layer], eps=self.adv_eps[layer], n_power=self.adv_n_power[layer],
+        )
+
+    def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
+        if not self.variant.startswith("lvan"):
+            return super().corrupted_unlabeled_pass(x_u, clean)
+        gaussian = self.gaussian_corruption()
+        clean_logits = clean.logits.detach()
+        adversarial = set(self.adv_layers)
+        replace = self.hparams.replace_gaussian
+
+        def noise(layer: int, z: torch.Tensor) -> torch.Tensor:
+            if layer not in adversarial:
+                return gaussian(layer, z)
+            r = self.perturbation(layer, z, clean_logits)
+            return r if replace else r + gaussian(layer, z)
+
+        return self.encoder.run(x_u, noise=noise)
+
+    def extra_cost(self, clean: EncoderPass, corrupted: EncoderPass) -> dict[str, torch.Tensor]:
+        if not self.variant.startswith("lvac"):
+            return {}
+        logits = corrupted.logits.detach()
+        total = corrupted.logits.new_zeros(())
+        for layer in self.adv_layers:
+            z = corrupted.z[layer]
+            r = self.perturbation(layer, z, logits)
+            total = total + vat_loss(lambda zz, layer=layer: self.logits_from(layer, zz), z, logits, r)
+        return {"loss_vat": self.hparams.vat_weight * total}
