@@ -7,10 +7,24 @@ from typing import Any
 
 from torch import nn
 
+from ssl_kit.nets.gan import (
+    GENERATORS,
+    GanConvDiscriminator,
+    GanConvGenerator,
+    GanDiscriminator,
+    GanGenerator,
+    GanMLPDiscriminator,
+    GanMLPGenerator,
+    build_generator,
+)
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {"mlp": MLP}
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
+    "mlp": MLP,
+    "gan_mlp": GanMLPDiscriminator,
+    "gan_conv": GanConvDiscriminator,
+}
 
 
 def register_backbone(name: str, factory: Callable[..., nn.Module]) -> None:
@@ -25,4 +39,18 @@ def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kw
     return BACKBONES[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
 
 
-__all__ = ["BACKBONES", "GaussianNoise", "MLP", "build_backbone", "register_backbone"]
+__all__ = [
+    "BACKBONES",
+    "GENERATORS",
+    "GanConvDiscriminator",
+    "GanConvGenerator",
+    "GanDiscriminator",
+    "GanGenerator",
+    "GanMLPDiscriminator",
+    "GanMLPGenerator",
+    "GaussianNoise",
+    "MLP",
+    "build_backbone",
+    "build_generator",
+    "register_backbone",
+]
