@@ -244,3 +244,25 @@ def test_ddp_improved_gan_toy(tmp_path: Path) -> None:
     assert bool(w0["initialised"])
     for key in w0:  # data-dependent init broadcast from rank 0, gradients averaged: identical weights
         torch.testing.assert_close(w0[key], w1[key], msg=key)
+
+
+def test_adam_sqrt_eps_matches_reference_update() -> None:
+    """Equals torch Adam when eps = 0; otherwise p -= lr * m_hat / sqrt(v_hat + eps) (the authors' Adam)."""
+    from ssl_kit.optim import AdamSqrtEps
+
+    g = torch.Generator().manual_seed(5)
+    start = torch.randn(7, generator=g)
+    p1, p2 = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    o1, o2 = AdamSqrtEps([p1], lr=0.1, betas=(0.5, 0.999), eps=0.0), torch.optim.Adam([p2], lr=0.1, betas=(0.5, 0.999), eps=0.0)
+    for _ in range(4):
+        for p, o in ((p1, o1), (p2, o2)):
+            o.zero_grad()
+            (p**2).sum().backward()
+            o.step()
+    torch.testing.assert_close(p1, p2)
+    # one step with a tiny gradient: m_hat = g, v_hat = g^2, step = lr * g / sqrt(g^2 + eps)
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = AdamSqrtEps([p], lr=1.0, eps=1e-8)
+    p.grad = torch.full((1,), 1e-5)
+    opt.step()
+    assert p.item() == pytest.approx(-1e-5 / math.sqrt(1e-10 + 1e-8), rel=1e-5)
