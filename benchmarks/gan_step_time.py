@@ -5,7 +5,7 @@ Both use the same discriminator (the reference MNIST net by default) and the sam
 the Adam updates included and Lightning left out. The two kinds of step are timed in
 alternating blocks so that load from other processes hits both alike; medians are reported.
 
-    python benchmarks/gan_step_time.py [--threads 1] [--blocks 10] [--steps 10]
+    python -m benchmarks.gan_step_time [--threads 1] [--blocks 10] [--steps 10]   # from the repository root
 """
 
 from __future__ import annotations
