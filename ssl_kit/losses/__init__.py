@@ -1,6 +1,13 @@
 """Pure loss functions; each docstring cites the equation it implements."""
 
 from ssl_kit.losses.common import entropy_with_logits, kl_with_logits, l2_normalize
+from ssl_kit.losses.gan import (
+    class_logits,
+    feature_matching_loss,
+    gan_supervised_loss,
+    gan_unsupervised_loss,
+    real_logit,
+)
 from ssl_kit.losses.ladder import (
     batch_moments,
     combinator_init,
@@ -16,16 +23,21 @@ from ssl_kit.losses.vat import (
 )
 
 __all__ = [
+    "class_logits",
     "batch_moments",
     "combinator_init",
     "denoising_cost",
     "gauss_combinator",
     "normalize_batch",
     "entropy_with_logits",
+    "feature_matching_loss",
     "fgm_perturbation",
     "frozen_batchnorm_stats",
+    "gan_supervised_loss",
+    "gan_unsupervised_loss",
     "kl_with_logits",
     "l2_normalize",
+    "real_logit",
     "vat_loss",
     "virtual_adversarial_perturbation",
 ]

@@ -1,8 +1,9 @@
 """Semi-supervised methods as LightningModules."""
 
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.improved_gan import ImprovedGAN
 from ssl_kit.methods.ladder import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods.supervised import Supervised
 from ssl_kit.methods.vat import VAT
 
-__all__ = ["LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]
+__all__ = ["ImprovedGAN", "LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]

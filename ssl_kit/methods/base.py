@@ -93,6 +93,7 @@ class SSLModule(pl.LightningModule):
         self.ema: AveragedModel | None = None
         if ema_decay is not None:
             self.ema = AveragedModel(self.classifier, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            self.ema.requires_grad_(False)  # never trained: keep it out of the optimiser and DDP's reducer
         metrics = classification_metrics(num_classes)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
@@ -232,5 +233,6 @@ class SSLModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
-        optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_schedule(optimizer), "interval": "step"}}

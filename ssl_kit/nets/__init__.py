@@ -8,10 +8,26 @@ from typing import Any
 from torch import nn
 
 from ssl_kit.nets.conv import ConvNet, conv_large, conv_small
+from ssl_kit.nets.gan import (
+    GENERATORS,
+    GanConvDiscriminator,
+    GanConvGenerator,
+    GanDiscriminator,
+    GanGenerator,
+    GanMLPDiscriminator,
+    GanMLPGenerator,
+    build_generator,
+)
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {"mlp": MLP, "conv_small": conv_small, "conv_large": conv_large}
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
+    "mlp": MLP,
+    "conv_small": conv_small,
+    "conv_large": conv_large,
+    "gan_mlp": GanMLPDiscriminator,
+    "gan_conv": GanConvDiscriminator,
+}
 
 
 def register_backbone(name: str, factory: Callable[..., nn.Module]) -> None:
@@ -26,4 +42,21 @@ def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kw
     return BACKBONES[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
 
 
-__all__ = ["BACKBONES", "ConvNet", "GaussianNoise", "conv_large", "conv_small", "MLP", "build_backbone", "register_backbone"]
+__all__ = [
+    "BACKBONES",
+    "GENERATORS",
+    "ConvNet",
+    "GanConvDiscriminator",
+    "GanConvGenerator",
+    "GanDiscriminator",
+    "GanGenerator",
+    "GanMLPDiscriminator",
+    "GanMLPGenerator",
+    "GaussianNoise",
+    "MLP",
+    "build_backbone",
+    "build_generator",
+    "conv_large",
+    "conv_small",
+    "register_backbone",
+]

@@ -1,0 +1,57 @@
+"""Optimisers that reproduce reference implementations exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+
+class AdamSqrtEps(torch.optim.Optimizer):
+    """Adam with epsilon under the square root: ``p -= lr * m_hat / sqrt(v_hat + eps)``.
+
+    This is the update of the Improved-GAN authors' code (``nn.adam_updates``, eps = 1e-8). It
+    differs from :class:`torch.optim.Adam` (``m_hat / (sqrt(v_hat) + eps)``) for small
+    gradients: with eps = 1e-8 under the root, coordinates whose gradients are much smaller than
+    1e-4 take proportionally smaller steps, whereas PyTorch's Adam gives them full-size steps.
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate.
+        betas: decay rates of the first and second moments.
+        eps: added to ``v_hat`` under the square root.
+        weight_decay: L2 penalty added to the gradient.
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor] | Iterable[dict], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        if lr < 0 or eps < 0 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Invalid AdamSqrtEps settings: lr={lr}, betas={betas}, eps={eps}.")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if group["weight_decay"]:
+                    grad = grad.add(p, alpha=group["weight_decay"])
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+                m.mul_(beta1).add_(grad, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (v / (1 - beta2**t)).add_(group["eps"]).sqrt_()
+                p.addcdiv_(m, denom, value=-group["lr"] / (1 - beta1**t))
+        return loss
