@@ -134,8 +134,6 @@ class ImprovedGAN(SSLModule):
             weight_decay=weight_decay, lr_decay_start=lr_decay_start, ema_decay=ema_decay,
         )
         self.automatic_optimization = False
-        if self.ema is not None:  # the average is never trained: keep it out of autograd and DDP
-            self.ema.requires_grad_(False)
         self.discriminator_name = self._discriminator_name()
         gen_name = generator
         if gen_name == "auto":
