@@ -20,7 +20,7 @@ draws. Two interchangeable back-ends implement it:
   applied image by image on numpy HWC arrays.
 
 ``benchmarks/augmentation_speed.py`` measures both; the torch one is the default because it is
-much faster for these tiny images (see ``notes/data.md``).
+much faster for these tiny images (see ``docs/data.md``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def single_threaded() -> Iterator[None]:
     The augmentation's ops are tiny (a 128-image batch is ~0.5 M values): split over threads
     they spend their time waking threads up, and on a busy machine that collapses throughput
     (``benchmarks/augmentation_speed.py`` measured ~1-20 k images/s with 2 threads against
-    ~70-100 k with this guard, see ``notes/data.md``).
+    ~70-100 k with this guard, see ``docs/data.md``).
     """
     threads = torch.get_num_threads()
     if threads == 1:

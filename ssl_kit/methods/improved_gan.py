@@ -235,6 +235,7 @@ class ImprovedGAN(SSLModule):
             opt_d.zero_grad()
             self.manual_backward(loss_d)
             opt_d.step()
+        self.update_ema()  # the evaluated discriminator average follows each discriminator step
 
         with self.toggled_optimizer(opt_g):
             loss_g = self.generator_loss(x_u_g)
