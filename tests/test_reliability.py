@@ -15,7 +15,7 @@ from datamodules import MNISTDataModule, ToyDataModule
 from datamodules.mnist import MNIST_RAW_FILES
 from ssl_kit.checkpoint_io import AtomicCheckpointIO
 from ssl_kit.cli import main
-from ssl_kit.methods import VAT, Supervised
+from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
 from ssl_kit.methods.base import NonFiniteLossError
 
 NET = {"hidden": [16, 16], "noise_std": 0.3}  # batch norm + noise: RNG and buffers both matter
@@ -36,6 +36,12 @@ def trainer(tmp_path: Path, max_steps: int, **kwargs) -> pl.Trainer:
 METHODS = {
     "supervised": lambda: Supervised(2, (2,), backbone_kwargs=NET),
     "vat": lambda: VAT(2, (2,), backbone_kwargs=NET, eps=0.2, entmin=True, ema_decay=0.9),
+    # two optimizers, two schedulers, data-dependent init and an EMA of the discriminator
+    "improved_gan": lambda: ImprovedGAN(2, (2,), backbone_kwargs={"hidden": [16, 16]},
+                                        generator_kwargs={"hidden": [16], "output_activation": "none"},
+                                        ema_decay=0.9, lr_decay_start=0.5),
+    "ladder": lambda: LadderNetwork(2, (2,), hidden=(16, 8)),
+    "van": lambda: VirtualAdversarialLadder(2, (2,), hidden=(16, 8), variant="lvan_lw", adv_eps=0.1),
 }
 
 
