@@ -213,6 +213,12 @@ def test_tiny_fit_counts_batches_and_samples(blobs, tmp_path: Path) -> None:
     metrics = trainer.callback_metrics
     for name in ("train/loss", "train/loss_sup", "train/loss_unsup", "train/loss_gen", "val/error"):
         assert torch.isfinite(metrics[name]), name
+    # manual optimisation: the average is updated once per batch (regression: it never was)
+    assert int(model.ema.n_averaged) == 12
+    # the fixed scales g are set by the data-dependent init before the first update, so the
+    # average of a constant equals it exactly (an average never updated keeps g = 1)
+    for layer, avg in zip(model.discriminator.layers, model.ema.module.layers):
+        assert torch.equal(avg.scale, layer.scale) and not torch.allclose(avg.scale, torch.ones_like(avg.scale))
     # the average started from the weights (not zero): it lies near the trained weights
     ema, disc = model.ema.module.state_dict(), model.discriminator.state_dict()
     for key in ema:
