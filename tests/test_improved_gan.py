@@ -14,7 +14,7 @@ from datamodules import LabeledUnlabeledDataModule, MixedBatch
 from ssl_kit.callbacks import SampleGrid
 from ssl_kit.losses import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss, real_logit
 from ssl_kit.methods import ImprovedGAN
-from ssl_kit.nets.gan import GanConvDiscriminator, GanMLPDiscriminator
+from ssl_kit.nets.gan import GanConvDiscriminator, GanMLPDiscriminator, GanMLPGenerator
 from test_ddp import run_ddp_fit
 
 
@@ -146,6 +146,19 @@ def test_bad_arguments_are_named() -> None:
         ImprovedGAN(num_classes=3, input_shape=(5,), generator_batch="other")
     with pytest.raises(ValueError, match="9x9"):
         GanConvDiscriminator((3, 4, 4), 10)
+    with pytest.raises(ValueError, match="softplus"):
+        GanMLPGenerator((5,), output_activation="relu")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus"])
+def test_generator_output_activation_sets_range(name: str) -> None:
+    gen = GanMLPGenerator((7,), latent_dim=4, hidden=[8], output_activation=name)
+    with torch.no_grad():
+        gen.net[-2].bias.fill_(6.0)  # pre-activations 6 +- ||features|| (< 4 here): all well above 1
+        x = gen.generate(32)
+    assert x.shape == (32, 7) and bool((x > 0).all())
+    # the sigmoid keeps [0, 1] data in range; softplus is unbounded above
+    assert bool((x < 1).all()) if name == "sigmoid" else bool((x > 1).all())
 
 
 # ---------------------------------------------------------------- steps touch only their network
