@@ -14,7 +14,7 @@ from datamodules import LabeledUnlabeledDataModule, MixedBatch
 from ssl_kit.callbacks import SampleGrid
 from ssl_kit.losses import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss, real_logit
 from ssl_kit.methods import ImprovedGAN
-from ssl_kit.nets.gan import GanConvDiscriminator, GanMLPDiscriminator
+from ssl_kit.nets.gan import GanConvDiscriminator, GanMLPDiscriminator, GanMLPGenerator
 from test_ddp import run_ddp_fit
 
 
@@ -146,6 +146,19 @@ def test_bad_arguments_are_named() -> None:
         ImprovedGAN(num_classes=3, input_shape=(5,), generator_batch="other")
     with pytest.raises(ValueError, match="9x9"):
         GanConvDiscriminator((3, 4, 4), 10)
+    with pytest.raises(ValueError, match="softplus"):
+        GanMLPGenerator((5,), output_activation="relu")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus"])
+def test_generator_output_activation_sets_range(name: str) -> None:
+    gen = GanMLPGenerator((7,), latent_dim=4, hidden=[8], output_activation=name)
+    with torch.no_grad():
+        gen.net[-2].bias.fill_(6.0)  # pre-activations 6 +- ||features|| (< 4 here): all well above 1
+        x = gen.generate(32)
+    assert x.shape == (32, 7) and bool((x > 0).all())
+    # the sigmoid keeps [0, 1] data in range; softplus is unbounded above
+    assert bool((x < 1).all()) if name == "sigmoid" else bool((x > 1).all())
 
 
 # ---------------------------------------------------------------- steps touch only their network
@@ -213,6 +226,12 @@ def test_tiny_fit_counts_batches_and_samples(blobs, tmp_path: Path) -> None:
     metrics = trainer.callback_metrics
     for name in ("train/loss", "train/loss_sup", "train/loss_unsup", "train/loss_gen", "val/error"):
         assert torch.isfinite(metrics[name]), name
+    # manual optimisation: the average is updated once per batch (regression: it never was)
+    assert int(model.ema.n_averaged) == 12
+    # the fixed scales g are set by the data-dependent init before the first update, so the
+    # average of a constant equals it exactly (an average never updated keeps g = 1)
+    for layer, avg in zip(model.discriminator.layers, model.ema.module.layers):
+        assert torch.equal(avg.scale, layer.scale) and not torch.allclose(avg.scale, torch.ones_like(avg.scale))
     # the average started from the weights (not zero): it lies near the trained weights
     ema, disc = model.ema.module.state_dict(), model.discriminator.state_dict()
     for key in ema:

@@ -235,7 +235,9 @@ class ImprovedGAN(SSLModule):
             opt_d.zero_grad()
             self.manual_backward(loss_d)
             opt_d.step()
-        self.update_ema()  # the evaluated discriminator average follows each discriminator step
+        # Manual optimisation skips the ``optimizer_step`` hook that updates the average in the
+        # base class, so fold the discriminator's new weights in here.
+        self.update_ema()
 
         with self.toggled_optimizer(opt_g):
             loss_g = self.generator_loss(x_u_g)

@@ -36,6 +36,7 @@ from ssl_kit.nets.weight_norm import WeightNormConv2d, WeightNormConvTranspose2d
 OUTPUT_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
+    "softplus": nn.Softplus,
     "none": nn.Identity,
 }
 
@@ -44,7 +45,8 @@ def _output_activation(name: str) -> nn.Module:
     if name not in OUTPUT_ACTIVATIONS:
         raise ValueError(
             f"Unknown generator output activation {name!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)} "
-            "(it must match the data range: sigmoid for [0, 1], tanh for [-1, 1], none otherwise)."
+            "(it must match the data range: sigmoid for [0, 1], tanh for [-1, 1], softplus for non-negative data, "
+            "none otherwise)."
         )
     return OUTPUT_ACTIVATIONS[name]()
 
@@ -227,7 +229,9 @@ class GanMLPGenerator(GanGenerator):
         output_shape: shape of one generated example (``input_shape`` of the data).
         latent_dim: noise dimension (reference: 100).
         hidden: hidden widths (reference: 500, 500).
-        output_activation: ``sigmoid`` (data in [0, 1], reference), ``tanh`` or ``none``.
+        output_activation: ``sigmoid`` (data in [0, 1], reference), ``softplus`` (non-negative,
+            unbounded: kept the generator from collapsing in short MNIST runs, see
+            ``notes/improved_gan.md``), ``tanh`` or ``none``.
     """
 
     def __init__(
