@@ -182,7 +182,7 @@ def test_markdown_statistics_on_known_values() -> None:
     table = markdown_table(grid, rows).splitlines()
     body = [l for l in table if l.startswith("| default")]
     # baseline first; sample std of (1, 2, 4) is sqrt(7/3) = 1.53, mean 7/3 = 2.33
-    assert body[0].startswith("| default | supervised (baseline) | 3.00 ± 0.00 | 1 |")
+    assert body[0].startswith("| default | supervised (baseline) | 3.00 (1 seed) | 1 |")  # no spread from one seed
     assert body[1].startswith(f"| default | other | 2.33 ± {math.sqrt(7 / 3):.2f} | 3 |")
 
 

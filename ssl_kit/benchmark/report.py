@@ -18,9 +18,9 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def format_mean_std(values: list[float]) -> str:
-    """``"mean ± std"`` with two decimals."""
+    """``"mean ± std"`` with two decimals; a single seed has no spread, so just its value."""
     mean, std = mean_std(values)
-    return f"{mean:.2f} ± {std:.2f}"
+    return f"{mean:.2f} ± {std:.2f}" if len(values) > 1 else f"{mean:.2f} (1 seed)"
 
 
 def ordered_methods(grid: Grid, methods: list[str]) -> list[str]:
