@@ -231,7 +231,7 @@ class GanMLPGenerator(GanGenerator):
         hidden: hidden widths (reference: 500, 500).
         output_activation: ``sigmoid`` (data in [0, 1], reference), ``softplus`` (non-negative,
             unbounded: kept the generator from collapsing in short MNIST runs, see
-            ``notes/improved_gan.md``), ``tanh`` or ``none``.
+            ``docs/improved_gan.md``), ``tanh`` or ``none``.
     """
 
     def __init__(
