@@ -206,16 +206,24 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             return self.seed
         return int(os.environ.get("PL_GLOBAL_SEED", 0))
 
+    def unlabeled_inputs(self) -> torch.Tensor:
+        """The unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
+        self.setup("fit")
+        assert self.split is not None
+        x_train = self.tensors[0]
+        x_unlabeled = x_train[torch.tensor(self.split.unlabeled)]
+        if self.extra_unlabeled is not None:
+            x_unlabeled = torch.cat([x_unlabeled, self.extra_unlabeled])
+        return x_unlabeled
+
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
         """Mixed labeled + unlabeled batches from a rank-aware :class:`MixedBatchSampler`."""
         self.setup("fit")
         assert self.split is not None
         x_train, y_train, _, _ = self.tensors
-        labeled, unlabeled = torch.tensor(self.split.labeled), torch.tensor(self.split.unlabeled)
-        x_unlabeled = x_train[unlabeled]
-        if self.extra_unlabeled is not None:
-            x_unlabeled = torch.cat([x_unlabeled, self.extra_unlabeled])
+        labeled = torch.tensor(self.split.labeled)
+        x_unlabeled = self.unlabeled_inputs()
         rank, world_size = self._world()
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),

@@ -1,6 +1,14 @@
-"""Callbacks that draw what people would rather look at than read."""
+"""Callbacks: plots people would rather look at than read, and end-of-training batch-norm refits."""
 
 from ssl_kit.callbacks.decision_boundary import DecisionBoundaryPlot, plot_decision_boundary
+from ssl_kit.callbacks.population_batch_norm import PopulationBatchNorm, recompute_batch_norm_statistics
 from ssl_kit.callbacks.sample_grid import SampleGrid, save_sample_grid
 
-__all__ = ["DecisionBoundaryPlot", "SampleGrid", "plot_decision_boundary", "save_sample_grid"]
+__all__ = [
+    "DecisionBoundaryPlot",
+    "PopulationBatchNorm",
+    "SampleGrid",
+    "plot_decision_boundary",
+    "recompute_batch_norm_statistics",
+    "save_sample_grid",
+]

@@ -1,0 +1,50 @@
+"""MNIST test error of trained checkpoints before and after the end-of-training batch-norm refit.
+
+Measures what :class:`ssl_kit.callbacks.PopulationBatchNorm` changes on checkpoints that were
+trained without it: the weights stay, only the batch-norm statistics are recomputed over the
+unlabeled pool (the whole MNIST training set). Usage::
+
+    SSL_KIT_DATA=../shared/data python benchmarks/refit_batch_norm.py RUN/checkpoints/last.ckpt ...
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import ssl_kit.methods
+from datamodules import MNISTDataModule
+from ssl_kit.callbacks import recompute_batch_norm_statistics
+
+
+def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Test error in percent of ``model`` in evaluation mode."""
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(chunk).argmax(1) for chunk in x.split(batch_size)])
+    return 100.0 * (pred != y).float().mean().item()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints of ssl_kit methods trained on MNIST")
+    parser.add_argument("--data-dir", default=None, help="root holding MNIST/raw (default: $SSL_KIT_DATA)")
+    parser.add_argument("--batch-size", type=int, default=250, help="inputs per batch of the refit")
+    args = parser.parse_args()
+    for path in args.checkpoints:
+        method = torch.load(path, map_location="cpu", weights_only=False).get("ssl_kit_method")
+        if method is None:
+            raise SystemExit(f"{path} was not written by an ssl_kit method.")
+        module = getattr(ssl_kit.methods, method).load_from_checkpoint(path, map_location="cpu")
+        data = MNISTDataModule(data_dir=args.data_dir, flatten=len(module.input_shape) == 1)
+        _, _, x_test, y_test = data.tensors
+        model = module.eval_classifier
+        before = test_error(model, x_test, y_test)
+        layers = recompute_batch_norm_statistics(model, data.unlabeled_inputs(), args.batch_size)
+        after = test_error(model, x_test, y_test)
+        print(f"{path}: {method}, {layers} batch-norm layers, test error {before:.2f} % -> {after:.2f} %")
+
+
+if __name__ == "__main__":
+    main()
