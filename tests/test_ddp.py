@@ -67,3 +67,28 @@ def test_ddp_test_metrics_equal_single_process(tmp_path: Path) -> None:
     assert 0 < metrics["1"]["test/error"] < 100
     for key in ("test/error", "test/acc", "test/macro_acc", "test/ece"):
         assert abs(metrics["1"][key] - metrics["2"][key]) < 1e-4, key
+
+
+def test_ddp_batch_norm_refit_in_last_checkpoint_matches_one_process(tmp_path: Path) -> None:
+    """Under 2-process DDP the refit statistics in last.ckpt equal a one-process refit of the same weights."""
+    import yaml
+
+    from datamodules import ToyDataModule
+    from ssl_kit.callbacks import recompute_batch_norm_statistics
+    from ssl_kit.methods import VAT
+
+    config = REPO / "configs/vat/toy_rings.yaml"
+    run_cli(tmp_path, "fit", "--config", str(config), "--model.init_args.backbone_kwargs.batch_norm", "true",
+            "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
+            "--trainer.max_steps", "6", "--trainer.limit_val_batches", "0", "--trainer.logger", "false",
+            "--trainer.enable_progress_bar", "false", "--trainer.callbacks+=PopulationBatchNorm",
+            "--trainer.callbacks+=ModelCheckpoint", f"--trainer.callbacks.dirpath={tmp_path}",
+            "--trainer.callbacks.save_last=true")
+    model = VAT.load_from_checkpoint(tmp_path / "last.ckpt", map_location="cpu")
+    saved = [b.clone() for name, b in model.classifier.named_buffers() if "running" in name]
+    assert saved
+    data = ToyDataModule(**yaml.safe_load(config.read_text())["data"]["init_args"])
+    recompute_batch_norm_statistics(model.classifier, data.unlabeled_inputs(), batch_size=250)
+    again = [b for name, b in model.classifier.named_buffers() if "running" in name]
+    for a, b in zip(saved, again):
+        assert torch.allclose(a, b, atol=1e-5)
