@@ -31,6 +31,31 @@ def default_data_dir() -> str:
     return os.environ.get("SSL_KIT_DATA", "./data")
 
 
+class _UnlabeledPool:
+    """The unlabeled pool as a view: rows ``index`` of the training inputs, then the extra inputs.
+
+    Gathering a batch by position reads the training tensor directly, so the pool costs no copy
+    of the training set (about 600 MB for CIFAR-10 in float32).
+    """
+
+    def __init__(self, x_train: torch.Tensor, index: torch.Tensor, extra: torch.Tensor | None) -> None:
+        self.x_train, self.index, self.extra = x_train, index, extra
+        self.num_train = len(index)
+
+    def __len__(self) -> int:
+        return self.num_train + (len(self.extra) if self.extra is not None else 0)
+
+    def __getitem__(self, positions: torch.Tensor) -> torch.Tensor:
+        if self.extra is None:
+            return self.x_train[self.index[positions]]
+        in_train = positions < self.num_train
+        dtype = torch.promote_types(self.x_train.dtype, self.extra.dtype)
+        out = torch.empty((len(positions), *self.x_train.shape[1:]), dtype=dtype)
+        out[in_train] = self.x_train[self.index[positions[in_train]]].to(dtype)
+        out[~in_train] = self.extra[positions[~in_train] - self.num_train].to(dtype)
+        return out
+
+
 class _MixedBatchDataset(Dataset):
     """Gathers a whole mixed batch by tensor indexing (no per-item Python work)."""
 
@@ -38,7 +63,7 @@ class _MixedBatchDataset(Dataset):
         self,
         x_labeled: torch.Tensor,
         y_labeled: torch.Tensor,
-        x_unlabeled: torch.Tensor,
+        x_unlabeled: torch.Tensor | _UnlabeledPool,
         transform: BatchTransform | None,
     ) -> None:
         self.x_labeled, self.y_labeled, self.x_unlabeled = x_labeled, y_labeled, x_unlabeled
@@ -207,14 +232,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         return int(os.environ.get("PL_GLOBAL_SEED", 0))
 
     def unlabeled_inputs(self) -> torch.Tensor:
-        """The unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
+        """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
         self.setup("fit")
         assert self.split is not None
-        x_train = self.tensors[0]
-        x_unlabeled = x_train[torch.tensor(self.split.unlabeled)]
-        if self.extra_unlabeled is not None:
-            x_unlabeled = torch.cat([x_unlabeled, self.extra_unlabeled])
-        return x_unlabeled
+        pool = _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
+        return pool[torch.arange(len(pool))]
 
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
@@ -223,7 +245,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         assert self.split is not None
         x_train, y_train, _, _ = self.tensors
         labeled = torch.tensor(self.split.labeled)
-        x_unlabeled = self.unlabeled_inputs()
+        x_unlabeled = _UnlabeledPool(x_train, torch.tensor(self.split.unlabeled), self.extra_unlabeled)
         rank, world_size = self._world()
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),

@@ -132,3 +132,19 @@ def test_rings_have_the_inner_class_inside() -> None:
     x, y, _, _ = ToyDataModule(dataset="rings", noise=0.0).tensors
     radius = x.norm(dim=1)
     assert torch.allclose(radius[y == 0], torch.tensor(0.5)) and torch.allclose(radius[y == 1], torch.tensor(1.0))
+
+
+def test_training_pool_reads_the_training_tensor_without_a_copy_and_appends_extra_inputs(blobs) -> None:
+    """The loader's unlabeled pool gathers from the training tensor itself; extra inputs follow it."""
+    x, y, x_test, y_test = blobs
+    extra = torch.randn(7, 5) + 100.0
+    dm = LabeledUnlabeledDataModule.from_tensors(x, y, x_test, y_test, x_unlabeled=extra, num_labeled=30,
+                                                 num_val=30, labeled_batch_size=10, unlabeled_batch_size=20)
+    dm.setup("fit")
+    pool = dm.train_dataloader().dataset.x_unlabeled
+    assert pool.x_train.data_ptr() == dm.tensors[0].data_ptr()  # no copy of the training set
+    expected = torch.cat([x[torch.tensor(dm.split.unlabeled)], extra])
+    assert len(pool) == len(expected) == 300 - 30 + 7
+    positions = torch.tensor([0, len(pool) - 1, 5, len(pool) - 7, 100])
+    assert torch.equal(pool[positions], expected[positions])
+    assert torch.equal(dm.unlabeled_inputs(), expected)
