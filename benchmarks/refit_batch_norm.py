@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 
 import torch
+from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
 
-import ssl_kit.methods
 from datamodules import MNISTDataModule
 from ssl_kit.callbacks import recompute_batch_norm_statistics
 
@@ -33,10 +33,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=250, help="inputs per batch of the refit")
     args = parser.parse_args()
     for path in args.checkpoints:
-        method = torch.load(path, map_location="cpu", weights_only=False).get("ssl_kit_method")
-        if method is None:
-            raise SystemExit(f"{path} was not written by an ssl_kit method.")
-        module = getattr(ssl_kit.methods, method).load_from_checkpoint(path, map_location="cpu")
+        module = load_model(path)
+        method = type(module).__name__
         data = MNISTDataModule(data_dir=args.data_dir, flatten=len(module.input_shape) == 1)
         _, _, x_test, y_test = data.tensors
         model = module.eval_classifier

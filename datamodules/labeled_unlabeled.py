@@ -231,21 +231,24 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             return self.seed
         return int(os.environ.get("PL_GLOBAL_SEED", 0))
 
-    def unlabeled_inputs(self) -> torch.Tensor:
-        """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
+    def _unlabeled_pool(self) -> _UnlabeledPool:
+        """The unlabeled pool (the split's unlabeled training rows, then the extra inputs), uncopied."""
         self.setup("fit")
         assert self.split is not None
-        pool = _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
+        return _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
+
+    def unlabeled_inputs(self) -> torch.Tensor:
+        """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
+        pool = self._unlabeled_pool()
         return pool[torch.arange(len(pool))]
 
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
         """Mixed labeled + unlabeled batches from a rank-aware :class:`MixedBatchSampler`."""
-        self.setup("fit")
+        x_unlabeled = self._unlabeled_pool()
         assert self.split is not None
         x_train, y_train, _, _ = self.tensors
         labeled = torch.tensor(self.split.labeled)
-        x_unlabeled = _UnlabeledPool(x_train, torch.tensor(self.split.unlabeled), self.extra_unlabeled)
         rank, world_size = self._world()
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),
