@@ -64,3 +64,28 @@ def test_ema_weights_used_for_evaluation(tmp_path) -> None:
     make_trainer(tmp_path, max_steps=5).fit(model, dm)
     assert model.eval_classifier is model.ema.module
     assert not torch.equal(model.ema.module.head[0].weight, model.classifier.head[0].weight)
+
+
+class _RecordRate(pl.Callback):
+    """Records the learning rate each update runs with."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_epoch_decay_multiplies_the_rate_once_per_epoch(blobs, tmp_path) -> None:
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=10,
+                                                 unlabeled_batch_size=10, steps_per_epoch=4)
+    model = Supervised(num_classes=3, input_shape=(5,), lr=0.01, lr_epoch_decay=0.5)
+    record = _RecordRate()
+    make_trainer(tmp_path, max_steps=10, callbacks=[record]).fit(model, dm)
+    assert record.rates == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2)
+
+
+@pytest.mark.parametrize("factor", [0.0, 1.5, -0.9])
+def test_epoch_decay_outside_unit_interval_is_refused(factor) -> None:
+    with pytest.raises(ValueError, match="lr_epoch_decay"):
+        Supervised(num_classes=3, input_shape=(5,), lr_epoch_decay=factor)

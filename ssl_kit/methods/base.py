@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,7 +65,9 @@ class SSLModule(pl.LightningModule):
         betas: Adam betas.
         weight_decay: Adam weight decay.
         lr_decay_start: fraction of training after which the rate decays linearly to 0
-            (1.0: constant).
+            (1.0: constant). Ignored when ``lr_epoch_decay`` is set.
+        lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead (the
+            exponential schedule of the VAT authors' MNIST code, 0.9 per epoch of 500 updates).
         ema_decay: if set, evaluate an exponential moving average of the classifier's weights
             with this decay.
         check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
@@ -81,9 +84,12 @@ class SSLModule(pl.LightningModule):
         betas: tuple[float, float] = (0.9, 0.999),
         weight_decay: float = 0.0,
         lr_decay_start: float = 0.5,
+        lr_epoch_decay: float | None = None,
         ema_decay: float | None = None,
         check_finite: bool = True,
     ) -> None:
+        if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
+            raise ValueError(f"lr_epoch_decay must lie in (0, 1]; got {lr_epoch_decay}.")
         super().__init__()
         self.save_hyperparameters()
         self._rng_state_to_restore: dict[str, Any] | None = None
@@ -226,10 +232,26 @@ class SSLModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ optimisation
     def lr_schedule(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
-        """Constant, then linear decay to zero over the last ``1 - lr_decay_start`` of training."""
+        """Per-update rate factor: constant then linear decay to zero over the last
+        ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set."""
         total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
+        epoch_decay = self.hparams.get("lr_epoch_decay")
+        if epoch_decay is not None:
+            steps_per_epoch = self._steps_per_epoch()
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: epoch_decay ** (step // steps_per_epoch))
         start = self.hparams.lr_decay_start
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_decay(step, total, start))
+
+    def _steps_per_epoch(self) -> int:
+        """Training batches per epoch, known once the trainer has set up its training loader."""
+        if self._trainer is None:
+            raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
+        if self.trainer.train_dataloader is None:
+            self.trainer.fit_loop.setup_data()  # as ``Trainer.estimated_stepping_batches`` does
+        batches = self.trainer.num_training_batches
+        if not math.isfinite(batches) or batches < 1:
+            raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")
+        return int(batches)
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
