@@ -237,10 +237,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         assert self.split is not None
         return _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
 
-    def unlabeled_inputs(self) -> torch.Tensor:
-        """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs."""
+    def unlabeled_inputs(self, limit: int | None = None) -> torch.Tensor:
+        """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs.
+
+        Args:
+            limit: copy only the first ``limit`` inputs (``None``: the whole pool).
+        """
         pool = self._unlabeled_pool()
-        return pool[torch.arange(len(pool))]
+        count = len(pool) if limit is None else min(limit, len(pool))
+        return pool[torch.arange(count)]
 
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:

@@ -148,3 +148,5 @@ def test_training_pool_reads_the_training_tensor_without_a_copy_and_appends_extr
     positions = torch.tensor([0, len(pool) - 1, 5, len(pool) - 7, 100])
     assert torch.equal(pool[positions], expected[positions])
     assert torch.equal(dm.unlabeled_inputs(), expected)
+    assert torch.equal(dm.unlabeled_inputs(limit=5), expected[:5])
+    assert torch.equal(dm.unlabeled_inputs(limit=10_000), expected)

@@ -93,7 +93,7 @@ class PopulationBatchNorm(pl.Callback):
                 "PopulationBatchNorm needs a LabeledUnlabeledDataModule (its unlabeled_inputs()); "
                 f"got {type(data).__name__ if data is not None else 'no datamodule'}."
             )
-        inputs = data.unlabeled_inputs()[: self.max_inputs]
+        inputs = data.unlabeled_inputs(self.max_inputs)
         model = getattr(pl_module, "eval_classifier", pl_module)
         refitted = recompute_batch_norm_statistics(model, inputs, self.batch_size)
         if not refitted:
