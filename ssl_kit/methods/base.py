@@ -234,11 +234,11 @@ class SSLModule(pl.LightningModule):
     def lr_schedule(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
         """Per-update rate factor: constant then linear decay to zero over the last
         ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set."""
-        total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
         epoch_decay = self.hparams.get("lr_epoch_decay")
         if epoch_decay is not None:
             steps_per_epoch = self._steps_per_epoch()
             return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: epoch_decay ** (step // steps_per_epoch))
+        total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
         start = self.hparams.lr_decay_start
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_decay(step, total, start))
 
