@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from datamodules import MixedBatch
 from ssl_kit.methods import ImprovedGAN
+from ssl_kit.optim import adam
 
 
 def main() -> None:
@@ -36,8 +37,8 @@ def main() -> None:
     b = args.batch
     batch = MixedBatch(torch.rand(b, 784), torch.randint(0, 10, (b,)), torch.rand(2 * b, 784))
     model._data_dependent_init(batch)
-    opt_d = torch.optim.Adam(disc.parameters(), lr=3e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(gen.parameters(), lr=3e-3, betas=(0.5, 0.999))
+    opt_d = adam(disc.parameters(), lr=3e-3, betas=(0.5, 0.999))
+    opt_g = adam(gen.parameters(), lr=3e-3, betas=(0.5, 0.999))
 
     def supervised_step() -> None:
         opt_d.zero_grad()

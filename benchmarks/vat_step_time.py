@@ -30,6 +30,7 @@ from datamodules import LabeledUnlabeledDataModule
 from ssl_kit.losses import frozen_batchnorm_stats, vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods import VAT
 from ssl_kit.nets import MLP
+from ssl_kit.optim import adam
 
 HIDDEN = [1200, 600, 300, 150]
 N_L, N_U, EPS = 100, 250, 5.0
@@ -49,7 +50,7 @@ def median_step_time(step, steps: int, warmup: int = 5) -> float:
 def plain_steps(data: dict[str, torch.Tensor]):
     """Supervised and VAT steps in plain PyTorch (same network, same maths as ssl_kit's VAT)."""
     net = MLP((784,), 10, hidden=HIDDEN, top_bn=True)
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = adam(net.parameters(), lr=2e-3)  # as ssl_kit's methods build it
     x_all, y_all, labeled = data["x"], data["y"], data["labeled"]
     g = torch.Generator().manual_seed(0)
 

@@ -141,6 +141,28 @@ def test_denoising_targets_use_clean_batch_statistics() -> None:
     assert abs(loss.item() - wrong.item()) > 1e-3  # the corrupted statistics would give another loss
 
 
+@pytest.mark.parametrize("shape", [(7, 5), (4, 3, 2, 2)])
+def test_ladder_batch_norm_matches_formula_with_gradients(shape) -> None:
+    """The fused training-mode normalisation: outputs AND gradients equal the formula's, in float64."""
+    from ssl_kit.nets.ladder import LadderBatchNorm
+
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(*shape, generator=g) * 3 + 2).double().requires_grad_()
+    bn = LadderBatchNorm(shape[1], eps=1e-10).double().train()
+    z, mean, std = bn(x)
+    weights = [torch.randn(t.shape, generator=g, dtype=torch.float64) for t in (z, mean, std)]
+    (grad,) = torch.autograd.grad(sum((w * t).sum() for w, t in zip(weights, (z, mean, std))), x)
+
+    x_ref = x.detach().clone().requires_grad_()
+    dims = [0, *range(2, len(shape))]
+    m_ref = x_ref.mean(dim=dims, keepdim=True)
+    s_ref = torch.sqrt(((x_ref - m_ref) ** 2).mean(dim=dims, keepdim=True) + 1e-10)
+    z_ref = (x_ref - m_ref) / s_ref
+    (grad_ref,) = torch.autograd.grad(sum((w * t).sum() for w, t in zip(weights, (z_ref, m_ref, s_ref))), x_ref)
+    for got, want in [(z, z_ref), (mean, m_ref), (std, s_ref), (grad, grad_ref)]:
+        torch.testing.assert_close(got, want)
+
+
 def test_running_statistics_come_from_clean_unlabeled_pass() -> None:
     torch.manual_seed(0)
     model = LadderNetwork(num_classes=3, input_shape=(5,), noise_std=1.0, bn_momentum=0.1, **SMALL)

@@ -89,3 +89,26 @@ def test_epoch_decay_multiplies_the_rate_once_per_epoch(blobs, tmp_path) -> None
 def test_epoch_decay_outside_unit_interval_is_refused(factor) -> None:
     with pytest.raises(ValueError, match="lr_epoch_decay"):
         Supervised(num_classes=3, input_shape=(5,), lr_epoch_decay=factor)
+
+
+def test_methods_use_fused_adam_with_the_default_updates() -> None:
+    """``ssl_kit.optim.adam`` fuses on CPU and follows torch's reference (single-tensor) Adam."""
+    from ssl_kit.optim import adam
+
+    model = Supervised(3, (4,))
+    optimizer = model.configure_optimizers()["optimizer"]
+    assert optimizer.defaults["fused"] is True
+
+    g = torch.Generator().manual_seed(0)
+    start = torch.randn(6, 5, generator=g)
+    targets = torch.randn(6, 5, generator=g)
+    fused_p, plain_p = start.clone().requires_grad_(), start.clone().requires_grad_()
+    fused = adam([fused_p], lr=0.05, betas=(0.8, 0.99), weight_decay=0.01)
+    plain = torch.optim.Adam([plain_p], lr=0.05, betas=(0.8, 0.99), weight_decay=0.01, foreach=False)
+    for _ in range(20):
+        for p, opt in ((fused_p, fused), (plain_p, plain)):
+            opt.zero_grad()
+            ((p - targets) ** 4).sum().backward()
+            opt.step()
+    assert not torch.equal(fused_p, start)
+    torch.testing.assert_close(fused_p, plain_p)

@@ -19,6 +19,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
+from ssl_kit.optim import adam
 
 
 def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
@@ -256,5 +257,5 @@ class SSLModule(pl.LightningModule):
     def configure_optimizers(self) -> Any:
         hp = self.hparams
         trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        optimizer = adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_schedule(optimizer), "interval": "step"}}

@@ -22,7 +22,7 @@ from ssl_kit.nets.gan import (
     default_gan_pair,
 )
 from ssl_kit.nets.weight_norm import data_dependent_init
-from ssl_kit.optim import AdamSqrtEps
+from ssl_kit.optim import AdamSqrtEps, adam
 
 
 class ImprovedGAN(SSLModule):
@@ -254,10 +254,9 @@ class ImprovedGAN(SSLModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
-        adam = AdamSqrtEps if hp.eps_in_sqrt else torch.optim.Adam
+        make = AdamSqrtEps if hp.eps_in_sqrt else adam
         optimizers = [
-            adam(net.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.adam_eps,
-                             weight_decay=hp.weight_decay)
+            make(net.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.adam_eps, weight_decay=hp.weight_decay)
             for net in (self.discriminator, self.generator)
         ]
         return optimizers, [self.lr_schedule(opt) for opt in optimizers]

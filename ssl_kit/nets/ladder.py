@@ -67,6 +67,9 @@ class LadderBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor, update_stats: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(normalised x, mean, std)``, mean and std shaped to broadcast with ``x``."""
         if self.training:
+            # The statistics are returned with their gradient (the clean pass's normalise the
+            # denoising targets); the normalised output comes from the fused kernel, whose backward
+            # is several times cheaper than autograd through the separate operations.
             mean, var = batch_moments(x)
             if update_stats:
                 with torch.no_grad():
@@ -74,10 +77,9 @@ class LadderBatchNorm(nn.Module):
                     unbiased = var.flatten() * n / max(n - 1, 1)
                     self.running_mean.lerp_(mean.flatten(), self.momentum)
                     self.running_var.lerp_(unbiased, self.momentum)
-        else:
-            mean = _channel_view(self.running_mean, x.dim())
-            var = _channel_view(self.running_var, x.dim())
-        std = torch.sqrt(var + self.eps)
+            return normalize_batch(x, self.eps), mean, torch.sqrt(var + self.eps)
+        mean = _channel_view(self.running_mean, x.dim())
+        std = torch.sqrt(_channel_view(self.running_var, x.dim()) + self.eps)
         return (x - mean) / std, mean, std
 
 
