@@ -67,7 +67,7 @@ class LadderBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor, update_stats: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(normalised x, mean, std)``, mean and std shaped to broadcast with ``x``."""
         if self.training:
-            # The statistics are returned with their gradient (the clean pass's normalise the
+            # The statistics are returned with their gradient (the clean pass's statistics normalise the
             # denoising targets); the normalised output comes from the fused kernel, whose backward
             # is several times cheaper than autograd through the separate operations.
             mean, var = batch_moments(x)
