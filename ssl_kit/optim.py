@@ -29,6 +29,8 @@ def adam(params: Iterable[torch.Tensor], **kwargs) -> torch.optim.Adam:
         **kwargs: :class:`torch.optim.Adam` arguments (``lr``, ``betas``, ``eps``, ``weight_decay``).
     """
     params = list(params)
+    # None, not False, where fusing is impossible: fused=False would also turn off the default
+    # multi-tensor (foreach) path and fall back to the slowest, per-parameter update.
     return torch.optim.Adam(params, fused=fused_adam_supported(params) or None, **kwargs)
 
 

@@ -13,6 +13,7 @@ from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.ladder import combinator_init, denoising_cost, gauss_combinator
 from ssl_kit.methods import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods import ladder as ladder_module
+from ssl_kit.nets.ladder import LadderBatchNorm
 from test_ddp import run_ddp_fit
 
 SMALL = dict(hidden=[16, 8], denoising_weights=[5.0, 2.0, 1.0, 0.5])
@@ -144,8 +145,6 @@ def test_denoising_targets_use_clean_batch_statistics() -> None:
 @pytest.mark.parametrize("shape", [(7, 5), (4, 3, 2, 2)])
 def test_ladder_batch_norm_matches_formula_with_gradients(shape) -> None:
     """The fused training-mode normalisation: outputs AND gradients equal the formula's, in float64."""
-    from ssl_kit.nets.ladder import LadderBatchNorm
-
     g = torch.Generator().manual_seed(0)
     x = (torch.randn(*shape, generator=g) * 3 + 2).double().requires_grad_()
     bn = LadderBatchNorm(shape[1], eps=1e-10).double().train()

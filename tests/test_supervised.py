@@ -9,6 +9,7 @@ import torch
 from datamodules import LabeledUnlabeledDataModule, ToyDataModule
 from ssl_kit.methods import Supervised
 from ssl_kit.methods.base import linear_decay
+from ssl_kit.optim import adam
 
 
 def make_trainer(tmp_path, **kwargs) -> pl.Trainer:
@@ -93,8 +94,6 @@ def test_epoch_decay_outside_unit_interval_is_refused(factor) -> None:
 
 def test_methods_use_fused_adam_with_the_default_updates() -> None:
     """``ssl_kit.optim.adam`` fuses on CPU and follows torch's reference (single-tensor) Adam."""
-    from ssl_kit.optim import adam
-
     model = Supervised(3, (4,))
     optimizer = model.configure_optimizers()["optimizer"]
     assert optimizer.defaults["fused"] is True
