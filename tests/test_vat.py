@@ -165,15 +165,18 @@ def test_training_step_loss_is_the_sum_of_its_terms(entmin: bool) -> None:
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_training_step_updates_bn_stats_from_clean_passes_only() -> None:
+def test_training_step_updates_bn_stats_from_the_clean_unlabeled_pass_only() -> None:
     torch.manual_seed(0)
     model = VAT(num_classes=3, input_shape=(6,), backbone_kwargs={"hidden": [16, 16]}, eps=1.0, adv_weight=1.0)
-    reference = copy.deepcopy(model.classifier)
-    batch = make_batch()
+    reference, mixed = copy.deepcopy(model.classifier), copy.deepcopy(model.classifier)
+    batch = make_batch()._replace(x_l=make_batch().x_l + 3.0)  # labeled statistics far from the unlabeled ones
     model.training_step(batch, 0)
     with torch.no_grad():
-        reference(batch.x_l)
         reference(batch.x_u)
+        mixed(batch.x_l)
+        mixed(batch.x_u)
+    first_mean = next(name for name, _ in reference.named_buffers() if name.endswith("running_mean"))
+    assert not torch.allclose(model.classifier.get_buffer(first_mean), mixed.get_buffer(first_mean))
     for (name, a), b in zip(model.classifier.named_buffers(), reference.buffers()):
         assert torch.allclose(a, b), name
 

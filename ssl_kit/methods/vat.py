@@ -24,14 +24,20 @@ class VAT(SSLModule):
 
     One training step (the paper's eq. 9, with eq. 15 for EntMin):
 
-    1. cross-entropy of the labeled batch (this pass updates batch-norm running statistics);
-    2. the clean prediction on the unlabeled batch (also updates the running statistics; it is
-       computed without gradient unless entropy minimisation needs it);
+    1. cross-entropy of the labeled batch (this pass leaves batch-norm running statistics alone);
+    2. the clean prediction on the unlabeled batch, the only pass that updates the running
+       statistics (computed without gradient unless entropy minimisation needs it);
     3. the virtual adversarial direction by ``n_power`` power iterations (eqs. 10-13), then
        ``LDS = KL(p(y|x_u) || p(y|x_u + r_vadv))`` with the clean side detached (eq. 4);
        perturbed passes leave batch-norm running statistics untouched;
     4. optionally the entropy of the unlabeled predictions (VAT+EntMin), and supervised
        adversarial training with the fast gradient method (``adv_weight > 0``) for comparison.
+
+    Running statistics come from the unlabeled batches alone: they are drawn from the population
+    the model is evaluated on, while the labeled batch repeats the same few examples (all 100 at
+    MNIST's 100 labels). Mixing both pulled evaluation away from the population statistics (README,
+    "VAT's batch-norm statistics"). Each training pass still normalises with its own batch's
+    statistics, so the updates are unchanged.
 
     Args:
         num_classes: number of classes.
@@ -68,7 +74,8 @@ class VAT(SSLModule):
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
         net = self.classifier
-        loss_sup = F.cross_entropy(net(batch.x_l), batch.y_l)
+        with frozen_batchnorm_stats(net):
+            loss_sup = F.cross_entropy(net(batch.x_l), batch.y_l)
         with torch.set_grad_enabled(hp.entmin):
             logits_u = net(batch.x_u)
         with frozen_batchnorm_stats(net):
