@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from datamodules import LabeledUnlabeledDataModule, ToyDataModule
-from ssl_kit.methods import Supervised
+from ssl_kit.methods import ImprovedGAN, LadderNetwork, Supervised
 from ssl_kit.methods.base import linear_decay
 from ssl_kit.optim import adam
 
@@ -77,10 +77,20 @@ class _RecordRate(pl.Callback):
         self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
 
 
-def test_epoch_decay_multiplies_the_rate_once_per_epoch(blobs, tmp_path) -> None:
+EPOCH_DECAY_MODELS = {
+    "supervised": lambda: Supervised(num_classes=3, input_shape=(5,), lr=0.01, lr_epoch_decay=0.5),
+    "ladder": lambda: LadderNetwork(num_classes=3, input_shape=(5,), hidden=(8,), lr=0.01, lr_epoch_decay=0.5),
+    "improved_gan": lambda: ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": (8,)},
+                                        generator_kwargs={"hidden": (8,), "latent_dim": 4}, lr=0.01,
+                                        lr_epoch_decay=0.5, data_init=False),
+}
+
+
+@pytest.mark.parametrize("method", EPOCH_DECAY_MODELS)
+def test_epoch_decay_multiplies_the_rate_once_per_epoch(method: str, blobs, tmp_path) -> None:
     dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=10,
                                                  unlabeled_batch_size=10, steps_per_epoch=4)
-    model = Supervised(num_classes=3, input_shape=(5,), lr=0.01, lr_epoch_decay=0.5)
+    model = EPOCH_DECAY_MODELS[method]()
     record = _RecordRate()
     make_trainer(tmp_path, max_steps=10, callbacks=[record]).fit(model, dm)
     assert record.rates == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2)

@@ -86,6 +86,8 @@ class ImprovedGAN(SSLModule):
         betas: Adam betas (reference: 0.5, 0.999).
         weight_decay: Adam weight decay.
         lr_decay_start: fraction of training after which both rates decay linearly to 0.
+        lr_epoch_decay: if set, multiply both rates by this factor after every epoch instead of the
+            linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
         ema_decay: decay of the evaluated weight average (``None``: raw weights).
         adam_eps: Adam epsilon.
         eps_in_sqrt: put ``adam_eps`` under the square root (``m / sqrt(v + eps)``, the
@@ -113,6 +115,7 @@ class ImprovedGAN(SSLModule):
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 0.0,
         lr_decay_start: float = 1.0,
+        lr_epoch_decay: float | None = None,
         ema_decay: float | None = 0.9999,
         adam_eps: float = 1e-8,
         eps_in_sqrt: bool = True,
@@ -131,7 +134,8 @@ class ImprovedGAN(SSLModule):
             raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}.")
         super().__init__(
             num_classes, input_shape, backbone=backbone, backbone_kwargs=backbone_kwargs, lr=lr, betas=betas,
-            weight_decay=weight_decay, lr_decay_start=lr_decay_start, ema_decay=ema_decay,
+            weight_decay=weight_decay, lr_decay_start=lr_decay_start, lr_epoch_decay=lr_epoch_decay,
+            ema_decay=ema_decay,
         )
         self.automatic_optimization = False
         self.discriminator_name = self._discriminator_name()

@@ -68,6 +68,8 @@ class LadderNetwork(SSLModule):
         betas: Adam betas.
         weight_decay: Adam weight decay.
         lr_decay_start: the rate decays linearly to 0 after this fraction of training.
+        lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead of the
+            linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
         ema_decay: evaluate a moving average of the encoder's weights, if set.
     """
 
@@ -88,10 +90,12 @@ class LadderNetwork(SSLModule):
         betas: tuple[float, float] = (0.9, 0.999),
         weight_decay: float = 0.0,
         lr_decay_start: float = 0.67,
+        lr_epoch_decay: float | None = None,
         ema_decay: float | None = None,
     ) -> None:
         super().__init__(num_classes, input_shape, backbone=f"ladder_{encoder}", lr=lr, betas=betas,
-                         weight_decay=weight_decay, lr_decay_start=lr_decay_start, ema_decay=ema_decay)
+                         weight_decay=weight_decay, lr_decay_start=lr_decay_start,
+                         lr_epoch_decay=lr_epoch_decay, ema_decay=ema_decay)
         top = self.classifier.num_layers
         self.noise_std = _per_layer(noise_std, top + 1, "noise_std")
         if denoising_weights is None:
