@@ -88,6 +88,27 @@ def test_non_finite_loss_stops_with_step_and_term_and_keeps_last_good_checkpoint
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
 
 
+class GANExplodesAtStep3(ImprovedGAN):
+    """Improved GAN whose unsupervised loss turns NaN at step 3 (manual optimisation)."""
+
+    def discriminator_losses(self, batch, x_u):
+        loss_sup, loss_unsup = super().discriminator_losses(batch, x_u)
+        return loss_sup, (loss_unsup * float("nan") if self.global_step == 3 else loss_unsup)
+
+
+def test_non_finite_gan_loss_stops_before_either_network_is_updated(tmp_path: Path) -> None:
+    pl.seed_everything(0)
+    model = GANExplodesAtStep3(2, (2,), backbone_kwargs={"hidden": [16]}, generator_kwargs={"hidden": [16]})
+    with pytest.raises(NonFiniteLossError, match=r"step 3: loss term 'train/loss' is nan"):
+        trainer(tmp_path, 10, enable_checkpointing=False).fit(model, toy_data())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("method", [Supervised, VAT, ImprovedGAN, LadderNetwork, VirtualAdversarialLadder])
+def test_every_method_accepts_check_finite(method: type) -> None:
+    assert method(2, (2,), check_finite=False).hparams.check_finite is False
+
+
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "last.ckpt"
     io = AtomicCheckpointIO()
@@ -134,9 +155,10 @@ def test_official_size_file_with_wrong_md5_is_named(tmp_path: Path) -> None:
         MNISTDataModule(data_dir=str(data), num_labeled=10, labeled_batch_size=10).setup()
 
 
-def test_model_and_data_shapes_must_agree(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", [Supervised, ImprovedGAN, LadderNetwork])
+def test_model_and_data_shapes_must_agree(method: type, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"inputs of shape \(2,\) but the model was built for \(3,\)"):
-        trainer(tmp_path, 1).fit(Supervised(2, (3,)), toy_data())
+        trainer(tmp_path, 1).fit(method(2, (3,)), toy_data())
 
 
 def test_misspelled_config_key_is_named(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:

@@ -101,6 +101,8 @@ class ImprovedGAN(SSLModule):
             ``l1`` (mean absolute, reference SVHN / CIFAR-10) or ``auto`` (l1 for ``gan_conv``).
         generator_batch: ``split`` or ``same`` (see above).
         data_init: data-dependent initialisation of the weight-normalised layers.
+        check_finite: stop before the updates when a loss term is NaN or infinite (see
+            :class:`~ssl_kit.methods.base.SSLModule`).
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class ImprovedGAN(SSLModule):
         feature_matching: str = "auto",
         generator_batch: str = "split",
         data_init: bool = True,
+        check_finite: bool = True,
     ) -> None:
         if generator_batch not in ("split", "same"):
             raise ValueError(f"generator_batch must be 'split' or 'same', got {generator_batch!r}.")
@@ -135,7 +138,7 @@ class ImprovedGAN(SSLModule):
         super().__init__(
             num_classes, input_shape, backbone=backbone, backbone_kwargs=backbone_kwargs, lr=lr, betas=betas,
             weight_decay=weight_decay, lr_decay_start=lr_decay_start, lr_epoch_decay=lr_epoch_decay,
-            ema_decay=ema_decay,
+            ema_decay=ema_decay, check_finite=check_finite,
         )
         self.automatic_optimization = False
         self.discriminator_name = self._discriminator_name()
@@ -177,7 +180,9 @@ class ImprovedGAN(SSLModule):
 
     # ------------------------------------------------------------------ set-up
     def setup(self, stage: str) -> None:
-        """Turn on DDP's ``find_unused_parameters``: each backward reaches only one of the two networks."""
+        """Check the data against the model, and turn on DDP's ``find_unused_parameters`` (each
+        backward reaches only one of the two networks)."""
+        super().setup(stage)
         strategy = self.trainer.strategy if self._trainer is not None else None
         if isinstance(strategy, DDPStrategy):
             kwargs = getattr(strategy, "_ddp_kwargs", None)
@@ -236,6 +241,9 @@ class ImprovedGAN(SSLModule):
         with self.toggled_optimizer(opt_d):
             loss_sup, loss_unsup = self.discriminator_losses(batch, x_u_d)
             loss_d = loss_sup + self.hparams.unsupervised_weight * loss_unsup
+            # Logged before the updates: a non-finite term stops the run before it reaches the weights.
+            self.log("train/loss", loss_d, prog_bar=True)
+            self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup})
             opt_d.zero_grad()
             self.manual_backward(loss_d)
             opt_d.step()
@@ -245,6 +253,7 @@ class ImprovedGAN(SSLModule):
 
         with self.toggled_optimizer(opt_g):
             loss_g = self.generator_loss(x_u_g)
+            self.log("train/loss_gen", loss_g)
             opt_g.zero_grad()
             self.manual_backward(loss_g)
             # Same strategy / precision path as ``opt_g.step()``, but not counted in global_step,
@@ -253,8 +262,6 @@ class ImprovedGAN(SSLModule):
 
         for scheduler in self.lr_schedulers():
             scheduler.step()
-        self.log("train/loss", loss_d, prog_bar=True)
-        self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup, "train/loss_gen": loss_g})
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams

@@ -71,6 +71,8 @@ class LadderNetwork(SSLModule):
         lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead of the
             linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
         ema_decay: evaluate a moving average of the encoder's weights, if set.
+        check_finite: stop before the update when a loss term is NaN or infinite (see
+            :class:`~ssl_kit.methods.base.SSLModule`).
     """
 
     def __init__(
@@ -92,10 +94,11 @@ class LadderNetwork(SSLModule):
         lr_decay_start: float = 0.67,
         lr_epoch_decay: float | None = None,
         ema_decay: float | None = None,
+        check_finite: bool = True,
     ) -> None:
         super().__init__(num_classes, input_shape, backbone=f"ladder_{encoder}", lr=lr, betas=betas,
                          weight_decay=weight_decay, lr_decay_start=lr_decay_start,
-                         lr_epoch_decay=lr_epoch_decay, ema_decay=ema_decay)
+                         lr_epoch_decay=lr_epoch_decay, ema_decay=ema_decay, check_finite=check_finite)
         top = self.classifier.num_layers
         self.noise_std = _per_layer(noise_std, top + 1, "noise_std")
         if denoising_weights is None:
