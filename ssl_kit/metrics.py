@@ -22,7 +22,11 @@ class ErrorRate(MulticlassAccuracy):
 
 
 def classification_metrics(num_classes: int) -> MetricCollection:
-    """Accuracy and error (percent), macro accuracy (percent) and expected calibration error."""
+    """Accuracy and error (percent), macro accuracy (percent) and expected calibration error.
+
+    Update them with class probabilities: the calibration error takes inputs that all lie in
+    [0, 1] for probabilities as they are, so logits would be misread.
+    """
     return MetricCollection(
         {
             "acc": PercentAccuracy(num_classes=num_classes, average="micro"),

@@ -121,3 +121,24 @@ def test_methods_use_fused_adam_with_the_default_updates() -> None:
             opt.step()
     assert not torch.equal(fused_p, start)
     torch.testing.assert_close(fused_p, plain_p)
+
+
+class _FixedLogits(torch.nn.Module):
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+def test_calibration_error_is_computed_on_probabilities() -> None:
+    """Logits inside [0, 1] must not be read as probabilities by the calibration error."""
+    logits = torch.tensor([[0.9, 0.1, 0.0], [0.2, 0.8, 0.1]])
+    y = torch.tensor([0, 0])
+    model = Supervised(3, (5,))
+    model.classifier = _FixedLogits(logits)
+    model.test_metrics.update(*model._evaluate((torch.zeros(2, 5), y)))
+    confidence, prediction = logits.softmax(-1).max(-1)  # 0.539 and 0.489: two of the 15 bins
+    expected = ((prediction == y).float() - confidence).abs().mean()
+    assert model.test_metrics.compute()["test/ece"].item() == pytest.approx(expected.item(), abs=1e-6)

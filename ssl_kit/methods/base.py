@@ -201,19 +201,24 @@ class SSLModule(pl.LightningModule):
         self.update_ema()
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities of the evaluated network, and the labels.
+
+        Probabilities, not logits: the calibration error reads its input as probabilities
+        whenever every value lies in [0, 1], which logits sometimes do.
+        """
         x, y = batch
-        return self.eval_classifier(x), y
+        return self.eval_classifier(x).softmax(dim=-1), y
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        logits, y = self._evaluate(batch)
-        self.val_metrics.update(logits, y)
+        probs, y = self._evaluate(batch)
+        self.val_metrics.update(probs, y)
         for name, metric in self.val_metrics.items(keep_base=False):
             self.log(name, metric, prog_bar=name == "val/error")
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        logits, y = self._evaluate(batch)
-        self.test_metrics.update(logits, y)
-        self.test_confusion.update(logits, y)
+        probs, y = self._evaluate(batch)
+        self.test_metrics.update(probs, y)
+        self.test_confusion.update(probs, y)
         self.log_dict(self.test_metrics)
 
     def on_test_epoch_end(self) -> None:
