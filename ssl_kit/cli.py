@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
+from pytorch_lightning.callbacks import BasePredictionWriter, ModelCheckpoint, ProgressBar, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 import ssl_kit.methods  # noqa: F401  (registers the method classes for class_path resolution)
 from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.callbacks import PredictionCSVWriter
 from ssl_kit.checkpoint_io import AtomicCheckpointIO
 from ssl_kit.methods.base import SSLModule
 
@@ -36,7 +37,8 @@ class SSLKitCLI(LightningCLI):
         """Add this toolkit's defaults unless the config sets its own or switches them off.
 
         A rich progress bar; a checkpoint callback that also keeps ``last.ckpt``; checkpoints
-        written atomically (:class:`~ssl_kit.checkpoint_io.AtomicCheckpointIO`).
+        written atomically (:class:`~ssl_kit.checkpoint_io.AtomicCheckpointIO`); ``predict``
+        writes ``predictions.csv`` (:class:`~ssl_kit.callbacks.PredictionCSVWriter`).
         """
         configured = list(callbacks) + list(config.get("callbacks") or [])
         extra = []
@@ -45,6 +47,8 @@ class SSLKitCLI(LightningCLI):
         checkpointing = config.get("enable_checkpointing", True) is not False and not config.get("fast_dev_run")
         if checkpointing and not any(isinstance(cb, ModelCheckpoint) for cb in configured):
             extra.append(ModelCheckpoint(save_last=True))
+        if not any(isinstance(cb, BasePredictionWriter) for cb in configured):
+            extra.append(PredictionCSVWriter())
         if not config.get("plugins"):
             config = {**config, "plugins": [AtomicCheckpointIO()]}
         return super()._instantiate_trainer(config, [*callbacks, *extra])

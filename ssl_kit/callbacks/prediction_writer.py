@@ -1,0 +1,67 @@
+"""Writes what ``ssl-kit predict`` computes to a CSV file, one row per example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import BasePredictionWriter
+from pytorch_lightning.utilities import rank_zero_info
+
+
+class PredictionCSVWriter(BasePredictionWriter):
+    """Save the class probabilities of a predict run as ``predictions.csv`` in the run's log folder.
+
+    Columns: ``index`` (position in the predict set), ``label`` (when the batches carry labels, as
+    the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax) and ``p_0 .. p_{K-1}``. The
+    datamodules give every process the whole predict set, so only global rank 0 writes.
+
+    Args:
+        output_dir: folder of the file; default the trainer's ``log_dir`` (else its
+            ``default_root_dir``).
+        filename: name of the file.
+    """
+
+    def __init__(self, output_dir: str | None = None, filename: str = "predictions.csv") -> None:
+        super().__init__(write_interval="epoch")
+        self.output_dir = output_dir
+        self.filename = filename
+        self._labels: list[torch.Tensor] = []
+
+    def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._labels = []
+
+    def on_predict_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                             batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if isinstance(batch, (tuple, list)) and len(batch) > 1 and isinstance(batch[1], torch.Tensor):
+            self._labels.append(batch[1].detach().cpu())
+        super().on_predict_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+
+    def path(self, trainer: pl.Trainer) -> Path:
+        """Where the file goes for ``trainer``."""
+        folder = self.output_dir or trainer.log_dir or trainer.default_root_dir
+        return Path(folder) / self.filename
+
+    def write_on_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           predictions: Sequence[Any], batch_indices: Sequence[Any]) -> None:
+        if not trainer.is_global_zero or not predictions:
+            return
+        if isinstance(predictions[0], list):  # several predict loaders: keep the first
+            predictions = predictions[0]
+        probs = torch.cat([p.detach().float().cpu() for p in predictions])
+        labels = torch.cat(self._labels) if self._labels else None
+        if labels is not None and len(labels) != len(probs):
+            labels = None
+        path = self.path(trainer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = ["index", *(["label"] if labels is not None else []), "prediction",
+                  *(f"p_{k}" for k in range(probs.shape[1]))]
+        with path.open("w") as handle:
+            handle.write(",".join(header) + "\n")
+            for i, (row, predicted) in enumerate(zip(probs.tolist(), probs.argmax(1).tolist())):
+                label = [str(int(labels[i]))] if labels is not None else []
+                handle.write(",".join([str(i), *label, str(predicted), *(f"{p:.6g}" for p in row)]) + "\n")
+        rank_zero_info(f"Predictions of {len(probs)} examples written to {path}")

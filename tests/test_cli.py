@@ -1,0 +1,32 @@
+"""The ``ssl-kit`` commands end to end: fit, then predict to a CSV file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from datamodules import ToyDataModule
+from ssl_kit.cli import main
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs/supervised/toy_rings.yaml"
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]"]
+
+
+def test_predict_writes_probabilities_for_every_test_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    main(["fit", "--config", str(CONFIG), "--trainer.max_steps", "20", *QUIET])
+    ckpt = tmp_path / "runs/lightning_logs/version_0/checkpoints/last.ckpt"
+    assert ckpt.exists()
+    main(["predict", "--config", str(CONFIG), "--ckpt_path", str(ckpt), *QUIET])
+    path = tmp_path / "runs/lightning_logs/version_1/predictions.csv"
+    rows = list(csv.DictReader(path.open()))
+    data = ToyDataModule(dataset="rings", num_labeled=16)
+    _, _, x_test, y_test = data.tensors
+    assert len(rows) == len(x_test)
+    assert [int(r["label"]) for r in rows] == y_test.tolist()
+    for row in rows:
+        probs = [float(row["p_0"]), float(row["p_1"])]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+        assert int(row["prediction"]) == max(range(2), key=probs.__getitem__)
