@@ -61,6 +61,24 @@ def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path)
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
+def test_cuda_generator_states_travel_with_the_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a GPU the noise comes from the CUDA generators: saved with the checkpoint, restored on resume."""
+    saved_states = [torch.tensor([1, 2, 3], dtype=torch.uint8)]
+    restored: list = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: saved_states)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    checkpoint: dict = {}
+    Supervised(2, (2,)).on_save_checkpoint(checkpoint)
+    assert checkpoint["rng_states"]["cuda"] is saved_states
+    resumed = Supervised(2, (2,))
+    resumed.on_load_checkpoint(checkpoint)
+    resumed.on_train_batch_start(None, 0)
+    assert restored == [saved_states]
+
+
 def test_checkpoint_of_another_method_is_refused(tmp_path: Path) -> None:
     pl.seed_everything(0)
     trainer(tmp_path, 2, callbacks=[ModelCheckpoint(dirpath=tmp_path, filename="sup")]).fit(

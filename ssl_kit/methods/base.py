@@ -13,6 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -166,6 +167,9 @@ class SSLModule(pl.LightningModule):
             "numpy": _numpy_state_to_plain(np.random.get_state()),
             "python": random.getstate(),
         }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            # Noise, VAT's random start and dropout draw from the CUDA generators on a GPU.
+            checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another method; keep its RNG states for the first resumed step."""
@@ -183,6 +187,13 @@ class SSLModule(pl.LightningModule):
             torch.set_rng_state(self._rng_state_to_restore["torch"])
             np.random.set_state(_numpy_state_from_plain(self._rng_state_to_restore["numpy"]))
             random.setstate(self._rng_state_to_restore["python"])
+            cuda_states = self._rng_state_to_restore.get("cuda")
+            if cuda_states is not None and torch.cuda.is_available():
+                if len(cuda_states) == torch.cuda.device_count():
+                    torch.cuda.set_rng_state_all(cuda_states)
+                else:
+                    rank_zero_warn(f"The checkpoint holds {len(cuda_states)} CUDA generator states for "
+                                   f"{torch.cuda.device_count()} visible devices; CUDA random numbers are not restored.")
             self._rng_state_to_restore = None
 
     # ------------------------------------------------------------------ steps
