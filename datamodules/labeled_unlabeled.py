@@ -130,6 +130,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__()
+        for name, value in (("num_labeled", num_labeled), ("labeled_batch_size", labeled_batch_size),
+                            ("unlabeled_batch_size", unlabeled_batch_size), ("eval_batch_size", eval_batch_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be positive, got {value}.")
+        if num_val < 0:
+            raise ValueError(f"num_val must be 0 (no validation split) or positive, got {num_val}.")
+        if steps_per_epoch is not None and steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be positive or null (one pass over the unlabeled pool), "
+                             f"got {steps_per_epoch}.")
         self.num_labeled = num_labeled
         self.labeled_batch_size = labeled_batch_size
         self.unlabeled_batch_size = unlabeled_batch_size
@@ -183,6 +192,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         for name, x, y in (("training", x_train, y_train), ("test", x_test, y_test)):
+            if y.dim() != 1:
+                raise ValueError(f"The {name} labels must be a 1-D tensor of class indices, got shape {tuple(y.shape)}.")
             if len(x) != len(y):
                 raise ValueError(f"The {name} set has {len(x)} inputs but {len(y)} labels.")
             if y.is_floating_point() or y.dtype == torch.bool:
@@ -210,11 +221,28 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         _, y_train, _, _ = self.tensors
         if self.split is None:
             if self.split_file and Path(self.split_file).exists():
-                self.split = SplitIndices.load(self.split_file)
+                self.split = self._checked_split(SplitIndices.load(self.split_file), len(y_train))
             else:
                 self.split = self.draw_split(y_train)
-                if self.split_file:
+                if self.split_file and self._world()[0] == 0:  # every rank draws the same split
                     self.split.save(self.split_file)
+
+    def _checked_split(self, split: SplitIndices, num_train: int) -> SplitIndices:
+        """A split read from ``split_file``, refused if it does not fit this data and these settings."""
+        for name, indices in (("labeled", split.labeled), ("unlabeled", split.unlabeled), ("val", split.val)):
+            if indices and (min(indices) < 0 or max(indices) >= num_train):
+                raise ValueError(
+                    f"split_file {self.split_file}: {name} indices run from {min(indices)} to {max(indices)}, "
+                    f"outside this training set of {num_train} examples (a split of another data set?)."
+                )
+        for name, wanted, found in (("num_labeled", self.num_labeled, len(split.labeled)),
+                                    ("num_val", self.num_val, len(split.val))):
+            if wanted != found:
+                raise ValueError(
+                    f"split_file {self.split_file} holds {found} {name[4:]} examples but {name}={wanted}; "
+                    f"set {name}: {found} to reuse the file, or point split_file elsewhere to draw a new split."
+                )
+        return split
 
     def draw_split(self, y_train: torch.Tensor) -> SplitIndices:
         """The labeled / unlabeled / validation split (default: :func:`class_balanced_split`)."""

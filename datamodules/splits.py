@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,16 @@ class SplitIndices:
     val: list[int] = field(default_factory=list)
 
     def save(self, path: str | Path) -> None:
-        """Write the split as JSON, so a run can be reproduced exactly."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(asdict(self)))
+        """Write the split as JSON, so a run can be reproduced exactly.
+
+        The file appears whole or not at all (written beside it, then renamed), so a process
+        reading it meanwhile never sees half a split.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(asdict(self)))
+        os.replace(partial, path)
 
     @classmethod
     def load(cls, path: str | Path) -> SplitIndices:
@@ -84,6 +92,8 @@ def class_balanced_split(
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
+    if num_val < 0:
+        raise ValueError(f"num_val must be 0 (no validation split) or positive, got {num_val}.")
     if num_labeled < num_classes:
         raise ValueError(
             f"num_labeled={num_labeled} is fewer than the {num_classes} classes; every class needs "

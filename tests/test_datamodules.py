@@ -77,6 +77,35 @@ def test_split_file_and_checkpoint_state(blobs, tmp_path: Path) -> None:
     assert restored.split == dm.split
 
 
+def test_split_file_that_does_not_fit_is_refused(blobs, tmp_path: Path) -> None:
+    path = tmp_path / "split.json"
+    make = lambda data, **kw: LabeledUnlabeledDataModule.from_tensors(  # noqa: E731
+        *data, split_file=str(path), labeled_batch_size=10, **kw)
+    make(blobs, num_labeled=30).setup("fit")
+    with pytest.raises(ValueError, match="holds 30 labeled examples but num_labeled=60"):
+        make(blobs, num_labeled=60).setup("fit")
+    with pytest.raises(ValueError, match="holds 0 val examples but num_val=30"):
+        make(blobs, num_labeled=30, num_val=30).setup("fit")
+    smaller = (blobs[0][:150], blobs[1][:150], blobs[2], blobs[3])
+    with pytest.raises(ValueError, match="outside this training set of 150 examples"):
+        make(smaller, num_labeled=30).setup("fit")
+    assert [p.name for p in tmp_path.iterdir()] == ["split.json"]  # written whole, nothing left beside it
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(num_val=-10), "num_val must be 0"),
+        (dict(steps_per_epoch=0), "steps_per_epoch must be positive"),
+        (dict(labeled_batch_size=0), "labeled_batch_size must be positive"),
+        (dict(num_labeled=0), "num_labeled must be positive"),
+    ],
+)
+def test_bad_settings_are_refused(blobs, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LabeledUnlabeledDataModule.from_tensors(*blobs, **kwargs)
+
+
 @pytest.mark.parametrize(
     "change, error, message",
     [
@@ -84,6 +113,7 @@ def test_split_file_and_checkpoint_state(blobs, tmp_path: Path) -> None:
         (lambda b: (b[0], b[1].float(), b[2], b[3]), TypeError, "integer class indices"),
         (lambda b: (b[0].index_fill(0, torch.tensor([3]), float("nan")), b[1], b[2], b[3]), ValueError, "NaN"),
         (lambda b: (b[0], b[1][:-1], b[2], b[3]), ValueError, "300 inputs but 299 labels"),
+        (lambda b: (b[0], b[1][:, None], b[2], b[3]), ValueError, r"1-D tensor of class indices, got shape \(300, 1\)"),
     ],
 )
 def test_bad_user_data_is_refused(blobs, change, error, message) -> None:

@@ -37,6 +37,7 @@ def test_round_trip_through_a_file(tmp_path) -> None:
         (dict(num_labeled=990, num_val=0, labels=torch.cat([LABELS[:900], torch.zeros(100, dtype=torch.long)])),
          "class 1"),
         (dict(num_labeled=20, labels=LABELS + 1), r"labels must lie in \[0, 10\)"),
+        (dict(num_labeled=20, num_val=-10), "num_val must be 0"),
     ],
 )
 def test_impossible_requests_name_the_problem(kwargs: dict, message: str) -> None:
