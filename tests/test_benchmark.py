@@ -113,6 +113,17 @@ def test_runs_merge_overrides_in_order_and_keys_change_with_them() -> None:
         grid.runs(["vat"])
 
 
+def test_editing_a_config_file_changes_the_resume_key(tmp_path: Path) -> None:
+    config = tmp_path / "toy.yaml"
+    config.write_text(Path(TOY).read_text())
+    raw = tiny_grid()
+    raw["methods"]["supervised"] = {"config": str(config)}
+    before = parse_grid(raw).runs(["supervised"])[0].key
+    assert parse_grid(raw).runs(["supervised"])[0].key == before
+    config.write_text(config.read_text().replace("lr: 0.01", "lr: 0.02"))
+    assert parse_grid(raw).runs(["supervised"])[0].key != before
+
+
 # ----------------------------------------------------------------------------- a tiny grid
 def test_grid_writes_three_files_with_the_right_rows(finished) -> None:
     _, out, rows = finished

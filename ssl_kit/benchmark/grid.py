@@ -71,10 +71,15 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        """Resume key: a hash of method, configs, overrides and seed (machine independent)."""
+        """Resume key: a hash of method, configs (names and contents), overrides and seed.
+
+        Machine independent: the config files enter by the names written in the grid and by a
+        hash of their bytes, so editing a config runs its rows again.
+        """
         payload = json.dumps(
             {"method": self.method, "setting": self.setting, "seed": self.seed,
-             "configs": list(self.configs), "overrides": [[k, v] for k, v in self.overrides]},
+             "configs": list(self.configs), "contents": [_file_digest(p) for p in self.config_paths],
+             "overrides": [[k, v] for k, v in self.overrides]},
             sort_keys=True, default=str,
         )
         return hashlib.sha1(payload.encode()).hexdigest()[:12]
@@ -151,6 +156,14 @@ class Grid:
         """Every config file the grid references, as written."""
         files = [f for cfgs, _, _ in self.methods.values() for f in cfgs]
         return files + [f for cfgs, _, _ in self.settings.values() for f in cfgs]
+
+
+def _file_digest(path: str) -> str:
+    """Short SHA-1 of a file's bytes (empty when the file cannot be read, e.g. in a parsed-only grid)."""
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return ""
 
 
 def format_value(value: Any) -> str:
