@@ -231,3 +231,10 @@ def test_shipped_grids(name: str) -> None:
     for config in grid.config_files():
         assert re.fullmatch(r"configs/(supervised|vat|improved_gan|ladder|van)/\w+\.yaml", config), config
         assert (REPO / config).is_file(), config
+
+
+@pytest.mark.parametrize("shard", ["x/2", "1", "1/2/3"])
+def test_malformed_shard_is_a_usage_error(shard: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        api.main(["--config", TOY, "--shard", shard])
+    assert "--shard must look like K/N" in capsys.readouterr().err

@@ -235,6 +235,14 @@ def test_bad_arguments_have_clear_errors() -> None:
         LadderNetwork(num_classes=3, input_shape=(3, 4, 4), encoder="conv", gamma=True)
     with pytest.raises(ValueError, match="Unknown variant"):
         VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="vat")
+    with pytest.raises(ValueError, match="noise_std and denoising_weights must be >= 0"):
+        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], noise_std=-0.3)
+    with pytest.raises(ValueError, match="noise_std and denoising_weights must be >= 0"):
+        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], denoising_weights=[1, -1, 1, 1])
+    with pytest.raises(ValueError, match="adv_xi > 0"):
+        VirtualAdversarialLadder(num_classes=3, input_shape=(5,), hidden=[16, 8], adv_eps=0.1, adv_xi=-1)
+    with pytest.raises(ValueError, match="lr_decay_start"):
+        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], lr_decay_start=2.0)
 
 
 # ---------------------------------------------------------------------------- virtual adversarial ladder

@@ -196,9 +196,14 @@ def test_vat_trains_end_to_end_and_logs_its_terms(tmp_path) -> None:
         assert key in logged and torch.isfinite(logged[key])
 
 
-def test_bad_hyperparameters_are_refused() -> None:
-    with pytest.raises(ValueError, match="eps > 0"):
-        VAT(num_classes=3, input_shape=(6,), eps=0.0)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(eps=0.0), "eps > 0"), (dict(alpha=-1.0), "alpha >= 0"), (dict(adv_weight=1.0, adv_eps=0.0), "adv_eps > 0"),
+     (dict(lr_decay_start=-0.5), "lr_decay_start")],
+)
+def test_bad_hyperparameters_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        VAT(num_classes=3, input_shape=(6,), **kwargs)
 
 
 def test_bf16_mixed_training_runs(tmp_path) -> None:

@@ -125,6 +125,14 @@ def report_only(grid: str | Path | Grid, output_dir: str | Path | None = None) -
     return rows
 
 
+def _parse_shard(text: str) -> tuple[int, int] | None:
+    """``"K/N"`` as ``(K, N)``; ``None`` when the text is not two integers separated by a slash."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(part.strip().lstrip("-").isdigit() for part in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
 def main(argv: list[str] | None = None) -> None:
     """``ssl-kit benchmark --config GRID.yaml [--output_dir DIR] [--methods a,b] ...``."""
     parser = argparse.ArgumentParser(
@@ -146,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             rows = report_only(ns.config, ns.output_dir)
         else:
             methods = [m.strip() for m in ns.methods.split(",") if m.strip()] if ns.methods else None
-            shard = tuple(int(x) for x in ns.shard.split("/")) if ns.shard else None
-            if shard is not None and len(shard) != 2:
+            shard = _parse_shard(ns.shard) if ns.shard else None
+            if ns.shard and shard is None:
                 parser.error(f"--shard must look like K/N (e.g. 0/4), got {ns.shard!r}.")
             rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress,
                                  shard)

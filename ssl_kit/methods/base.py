@@ -90,6 +90,8 @@ class SSLModule(pl.LightningModule):
         ema_decay: float | None = None,
         check_finite: bool = True,
     ) -> None:
+        if not 0.0 <= lr_decay_start <= 1.0:
+            raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
             raise ValueError(f"lr_epoch_decay must lie in (0, 1]; got {lr_epoch_decay}.")
         super().__init__()

@@ -133,6 +133,8 @@ class ImprovedGAN(SSLModule):
             raise ValueError(f"generator_batch must be 'split' or 'same', got {generator_batch!r}.")
         if feature_matching not in ("auto", "l1", "l2"):
             raise ValueError(f"feature_matching must be 'auto', 'l1' or 'l2', got {feature_matching!r}.")
+        if unsupervised_weight < 0:
+            raise ValueError(f"unsupervised_weight must be >= 0, got {unsupervised_weight}.")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}.")
         super().__init__(

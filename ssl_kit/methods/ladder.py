@@ -108,6 +108,9 @@ class LadderNetwork(SSLModule):
                 paper = list(PAPER_MNIST_WEIGHTS[:2])
                 denoising_weights = (paper + [0.1] * (top + 1))[: top + 1]
         self.denoising_weights = _per_layer(denoising_weights, top + 1, "denoising_weights")
+        if any(s < 0 for s in self.noise_std) or any(w < 0 for w in self.denoising_weights):
+            raise ValueError(f"noise_std and denoising_weights must be >= 0; got {self.noise_std} and "
+                             f"{self.denoising_weights}.")
         if gamma and any(w != 0 for w in self.denoising_weights[:-1]):
             raise ValueError("The Γ-model reconstructs the top layer alone: set every denoising weight but the last "
                              f"to 0 (got {self.denoising_weights}), or use gamma: false.")
@@ -235,8 +238,11 @@ class VirtualAdversarialLadder(LadderNetwork):
         self.adv_eps = _per_layer(adv_eps, layers, "adv_eps")
         self.adv_xi = _per_layer(adv_xi, layers, "adv_xi")
         self.adv_n_power = [int(n) for n in _per_layer(adv_n_power, layers, "adv_n_power")]
-        if any(e < 0 for e in self.adv_eps) or any(n < 1 for n in self.adv_n_power):
-            raise ValueError("adv_eps must be >= 0 and adv_n_power >= 1.")
+        if any(e < 0 for e in self.adv_eps) or any(x <= 0 for x in self.adv_xi) or any(n < 1 for n in self.adv_n_power):
+            raise ValueError(f"adv_eps must be >= 0, adv_xi > 0 and adv_n_power >= 1; got {self.adv_eps}, "
+                             f"{self.adv_xi} and {self.adv_n_power}.")
+        if adv_noise_std < 0 or vat_weight < 0:
+            raise ValueError(f"adv_noise_std and vat_weight must be >= 0; got {adv_noise_std} and {vat_weight}.")
         candidates = range(layers) if variant.endswith("_lw") else [0]
         self.adv_layers = [l for l in candidates if self.adv_eps[l] > 0]
         if not self.adv_layers:

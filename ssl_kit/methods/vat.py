@@ -68,6 +68,9 @@ class VAT(SSLModule):
     ) -> None:
         if eps <= 0 or xi <= 0 or n_power < 1:
             raise ValueError(f"VAT needs eps > 0, xi > 0 and n_power >= 1; got eps={eps}, xi={xi}, n_power={n_power}.")
+        if alpha < 0 or adv_weight < 0 or (adv_eps is not None and adv_eps <= 0):
+            raise ValueError(f"VAT needs alpha >= 0, adv_weight >= 0 and adv_eps > 0 (or null: eps); got alpha={alpha}, "
+                             f"adv_weight={adv_weight}, adv_eps={adv_eps}.")
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
 
@@ -86,7 +89,7 @@ class VAT(SSLModule):
             if hp.entmin:
                 loss = loss + entropy
             if hp.adv_weight > 0:
-                r_adv = fgm_perturbation(net, batch.x_l, batch.y_l, hp.adv_eps or hp.eps)
+                r_adv = fgm_perturbation(net, batch.x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps)
                 loss_adv = F.cross_entropy(net(batch.x_l + r_adv), batch.y_l)
                 loss = loss + hp.adv_weight * loss_adv
                 self.log("train/loss_adv", loss_adv)
