@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -61,11 +62,11 @@ class ConvNet(nn.Module):
         return self.head(self.features(x))
 
 
-def conv_large(input_shape: Sequence[int], num_classes: int, **kwargs) -> ConvNet:
+def conv_large(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> ConvNet:
     """Conv-large: widths 128-256-512-256-128 (VAT paper, CIFAR-10 and SVHN)."""
     return ConvNet(input_shape, num_classes, widths=kwargs.pop("widths", (128, 256, 512, 256, 128)), **kwargs)
 
 
-def conv_small(input_shape: Sequence[int], num_classes: int, **kwargs) -> ConvNet:
+def conv_small(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> ConvNet:
     """Conv-small: widths 96-192-192-192-192 (VAT paper, CIFAR-10; SVHN uses 64-128-128-128-128)."""
     return ConvNet(input_shape, num_classes, widths=kwargs.pop("widths", (96, 192, 192, 192, 192)), **kwargs)
