@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 import statistics
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 import ssl_kit.benchmark.api as api
+import ssl_kit.cli
 from conftest import REPO
 from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
 from ssl_kit.benchmark.report import markdown_table
@@ -238,3 +240,31 @@ def test_malformed_shard_is_a_usage_error(shard: str, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         api.main(["--config", TOY, "--shard", shard])
     assert "--shard must look like K/N" in capsys.readouterr().err
+
+
+def test_run_without_a_test_error_is_failed_and_a_nan_row_does_not_break_the_report(tmp_path: Path) -> None:
+    raw = tiny_grid()
+    raw["methods"] = {"supervised": {"config": TOY, "overrides": {"trainer.limit_test_batches": 0}}}
+    raw["seeds"] = [1]
+    rows = run_benchmark(parse_grid(raw), tmp_path, progress=False)
+    assert rows[0]["status"] == "failed" and "no finite test/error" in rows[0]["error"]
+    nan_row = {**rows[0], "run_id": "supervised__rings16__seed2", "seed": 2, "status": "ok", "error": None,
+               "test_error": float("nan")}
+    table = markdown_table(parse_grid(raw), [nan_row])
+    assert "no finished runs" in table and "finished without a finite test error (nan)" in table
+
+
+def test_interrupt_stops_the_grid_and_restores_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lightning answers Ctrl-C with SIG_IGN and sys.exit(1): the grid must stop, not record a failure."""
+    def interrupted_fit(*args, **kwargs):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(1)
+
+    monkeypatch.setattr(ssl_kit.cli, "build_cli", interrupted_fit)
+    spec = parse_grid(tiny_grid()).runs(["supervised"])[0]
+    try:
+        with pytest.raises(SystemExit):
+            api.execute_run(spec, tmp_path)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

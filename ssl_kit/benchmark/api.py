@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from ssl_kit.benchmark.grid import Grid, GridError, RunSpec, load_grid
 from ssl_kit.benchmark.progress import GridProgress, RunProgressCallback
 from ssl_kit.benchmark.report import write_report
@@ -105,10 +107,10 @@ def run_benchmark(
             if zero:
                 record(csv_path, row, order=lambda rows: in_grid_order(rows, all_specs))
             if row["status"] == OK:
-                display.end_run(f"[green]done[/] {label}: test error {row['test_error']:.2f}% "
+                display.end_run(f"[green]done[/] {escape(label)}: test error {row['test_error']:.2f}% "
                                 f"({row['wall_time_s']:.0f} s)")
             else:
-                display.end_run(f"[red]failed[/] {label}: {row['error']}")
+                display.end_run(f"[red]failed[/] {escape(label)}: {escape(str(row['error']))}")
     if not zero:
         return []
     return report_only(grid, out)

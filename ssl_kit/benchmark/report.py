@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -33,10 +34,10 @@ def ordered_methods(grid: Grid, methods: list[str]) -> list[str]:
 
 
 def group_ok(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Finished rows grouped by ``(setting, method)``."""
+    """Finished rows with a finite test error, grouped by ``(setting, method)``."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["status"] == OK and row["test_error"] is not None:
+        if row["status"] == OK and row["test_error"] is not None and math.isfinite(row["test_error"]):
             groups[(row["setting"], row["method"])].append(row)
     return groups
 
@@ -48,6 +49,11 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 def _mean(rows: list[dict[str, Any]], column: str) -> float | None:
     values = [r[column] for r in rows if r[column] is not None]
     return statistics.fmean(values) if values else None
+
+
+def _failure(row: dict[str, Any]) -> str:
+    """Why a row is not in the table: its error, or the unusable test error of a finished run."""
+    return row["error"] or f"finished without a finite test error ({row['test_error']})"
 
 
 def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
@@ -81,10 +87,11 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
             )
     if not groups:
         lines.append("| — | no finished runs | | | | | | | | | |")
-    failed = [r for r in rows if r["status"] == FAILED]
+    finished = {id(r) for runs in groups.values() for r in runs}
+    failed = [r for r in rows if r["status"] == FAILED or (r["status"] == OK and id(r) not in finished)]
     if failed:
         lines += ["", "## Failed runs", "", "| run | error |", "|---|---|"]
-        lines += [f"| {r['run_id']} | {(r['error'] or '').replace('|', '/')} |" for r in failed]
+        lines += [f"| {r['run_id']} | {_failure(r).replace('|', '/')} |" for r in failed]
     return "\n".join(lines) + "\n"
 
 

@@ -12,9 +12,11 @@ import csv
 import datetime as _dt
 import gc
 import json
+import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -126,10 +128,14 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
         fit_start = time.perf_counter()
         trainer.fit(model, datamodule=data)
         fit_time = time.perf_counter() - fit_start
-        result = trainer.test(model, datamodule=data, verbose=False)[0]
+        results = trainer.test(model, datamodule=data, verbose=False)
+        test_error = results[0].get("test/error") if results else None
+        if test_error is None or not math.isfinite(test_error):
+            raise RuntimeError(f"the test gave no finite test/error (got {test_error!r}); "
+                               "check limit_test_batches and that the method logs test/error")
         row["peak_memory_mb"], row["memory_kind"] = memory.peak_mb(device_type, reset_ok)
         row.update(
-            status=OK, test_error=result.get("test/error"), test_acc=result.get("test/acc"),
+            status=OK, test_error=test_error, test_acc=results[0].get("test/acc"),
             steps=trainer.global_step, epochs=trainer.current_epoch, device=_device_label(trainer),
             time_per_step_s=fit_time / max(1, trainer.global_step),
             checkpoint_path=(trainer.checkpoint_callback.last_model_path or trainer.checkpoint_callback.best_model_path
@@ -139,7 +145,10 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
         if curve:
             best_step, best = min(curve, key=lambda p: p[1])
             row.update(best_val_error=best, best_val_step=best_step, last_val_error=curve[-1][1])
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # Lightning turns Ctrl-C into SIG_IGN + sys.exit(1) and SIGTERM into a SystemExit: both stop
+        # the grid (the interrupted run starts afresh next time), with Ctrl-C working again.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         raise
     except BaseException as err:  # noqa: BLE001 - a failed run is recorded, the grid goes on
         (run_dir / f"error{'' if zero else f'.rank{global_rank()}'}.txt").write_text(
