@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -16,14 +17,17 @@ from ssl_kit.methods.base import SSLModule
 DEMO_STEPS = 1000
 
 
-def demo_methods() -> dict[str, SSLModule]:
-    """The models the demo compares, all with the same small MLP."""
+def demo_methods() -> dict[str, Callable[[], SSLModule]]:
+    """Builders of the models the demo compares, all with the same small MLP.
+
+    Builders rather than models, so that each model's initial weights come from the seed set
+    just before it is built.
+    """
     net = {"hidden": [100, 100], "batch_norm": False}
-    methods: dict[str, SSLModule] = {
-        "supervised": Supervised(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01),
+    return {
+        "supervised": lambda: Supervised(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01),
+        "vat": lambda: VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.1, alpha=1.0),
     }
-    methods["vat"] = VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.1, alpha=1.0)
-    return methods
 
 
 def run_demo(output_dir: str = "demo_output", seed: int = 1, steps: int = DEMO_STEPS) -> dict[str, float]:
@@ -31,8 +35,9 @@ def run_demo(output_dir: str = "demo_output", seed: int = 1, steps: int = DEMO_S
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     errors: dict[str, float] = {}
-    for name, model in demo_methods().items():
+    for name, build in demo_methods().items():
         pl.seed_everything(seed, verbose=False)
+        model = build()
         data = ToyDataModule(dataset="rings")
         trainer = pl.Trainer(
             max_steps=steps, logger=False, enable_checkpointing=False, enable_model_summary=False,
@@ -52,8 +57,10 @@ def run_demo(output_dir: str = "demo_output", seed: int = 1, steps: int = DEMO_S
 def main(args: list[str] | None = None) -> None:
     """Parse ``ssl-kit demo`` arguments and run the demo."""
     parser = argparse.ArgumentParser(prog="ssl-kit demo", description=__doc__)
-    parser.add_argument("--output_dir", default="demo_output")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=DEMO_STEPS)
+    parser.add_argument("--output_dir", default="demo_output", help="folder of the two PNG plots")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the data, the initial weights and the noise")
+    parser.add_argument("--steps", type=int, default=DEMO_STEPS, help="training steps per method")
     ns = parser.parse_args(args)
+    if ns.steps < 1:
+        parser.error(f"--steps must be positive, got {ns.steps}.")
     run_demo(ns.output_dir, ns.seed, ns.steps)
