@@ -18,7 +18,8 @@ from conftest import REPO
 from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
 from ssl_kit.benchmark.report import markdown_table
 from ssl_kit.benchmark.results import COLUMNS, write_results
-from ssl_kit.benchmark.runner import read_curve
+from ssl_kit.benchmark.runner import read_curve, runner_args
+from ssl_kit.methods.base import SSLModule
 
 TOY = str(REPO / "configs" / "supervised" / "toy_rings.yaml")
 
@@ -233,6 +234,18 @@ def test_shipped_grids(name: str) -> None:
     for config in grid.config_files():
         assert re.fullmatch(r"configs/(supervised|vat|improved_gan|ladder|van)/\w+\.yaml", config), config
         assert (REPO / config).is_file(), config
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_grid_runs_build_through_the_cli(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every (method, setting) of a shipped grid, overrides included, builds its model, data and trainer."""
+    monkeypatch.chdir(REPO)  # grids name configs relative to the repository
+    grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml")
+    first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
+    for spec in first_seed.values():
+        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
+                                    parser_kwargs={"exit_on_error": False})
+        assert isinstance(cli.model, SSLModule), spec.run_id
 
 
 @pytest.mark.parametrize("shard", ["x/2", "1", "1/2/3"])

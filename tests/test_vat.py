@@ -122,15 +122,20 @@ def test_batchnorm_running_stats_untouched_by_perturbed_passes() -> None:
 
 
 def test_perturbation_under_bf16_autocast_is_finite_and_nonzero() -> None:
+    """Under bf16 autocast the power iteration still runs in fp32: same direction as without autocast."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(20, 30), nn.ReLU(), nn.Linear(30, 4))
     x = torch.rand(8, 20)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(x)
         assert logits.dtype == torch.bfloat16
-        r = virtual_adversarial_perturbation(model, x, logits, xi=1e-6, eps=1.0)
+        torch.manual_seed(1)
+        r = virtual_adversarial_perturbation(model, x, logits, xi=1e-6, eps=1.0, n_power=3)
     assert r.dtype == torch.float32 and torch.isfinite(r).all()
     assert torch.allclose(r.norm(dim=1), torch.ones(8), atol=1e-4)
+    torch.manual_seed(1)
+    r_fp32 = virtual_adversarial_perturbation(model, x, model(x), xi=1e-6, eps=1.0, n_power=3)
+    assert F.cosine_similarity(r, r_fp32, dim=1).abs().min() > 0.99
 
 
 def test_fgm_is_the_normalised_input_gradient_of_a_linear_model() -> None:
@@ -188,12 +193,19 @@ def test_vat_trains_end_to_end_and_logs_its_terms(tmp_path) -> None:
     y = (x.norm(dim=1) > 1.2).long()
     dm = LabeledUnlabeledDataModule.from_tensors(x, y, x[:50], y[:50], num_labeled=10, labeled_batch_size=10, unlabeled_batch_size=50)
     model = VAT(num_classes=2, input_shape=(2,), backbone_kwargs={"hidden": [32], "batch_norm": False}, eps=0.1, entmin=True)
-    trainer = pl.Trainer(max_steps=20, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+    trainer = pl.Trainer(max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          use_distributed_sampler=False, default_root_dir=tmp_path, enable_model_summary=False)
+    dm.setup("fit")
+    x_l, y_l = dm.tensors[0][dm.split.labeled], dm.tensors[1][dm.split.labeled]
+    with torch.no_grad():
+        untrained_loss = F.cross_entropy(model.eval()(x_l), y_l)
     trainer.fit(model, dm)
     logged = trainer.callback_metrics
     for key in ("train/loss", "train/loss_sup", "train/loss_vat", "train/entropy"):
         assert key in logged and torch.isfinite(logged[key])
+    with torch.no_grad():
+        trained_loss = F.cross_entropy(model.eval()(x_l), y_l)
+    assert trained_loss < 0.8 * untrained_loss
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,10 @@ def virtual_adversarial_perturbation(
 
     The gradient is taken with ``torch.autograd.grad`` with respect to ``d`` alone (no weight
     gradients are accumulated), the clean ``logits`` are detached, and the iteration runs in fp32
-    with autocast off, since ``xi`` (1e-6 by default) is below half precision's resolution.
+    with autocast off, since ``xi`` (1e-6 by default) is below half precision's resolution. When
+    ``logits`` come from a lower-precision (autocast) pass, the clean logits are recomputed in
+    fp32 so that both ends of the finite difference share one precision. (The same holds for
+    randomness: a ``forward`` that draws fresh noise makes the difference meaningless.)
     Even in fp32, ``x + xi * d`` keeps only a few ulps of ``d`` when the inputs are of order one
     and the dimension is large; an example whose finite difference vanishes exactly keeps its
     previous direction. Raise ``xi`` (or use fp64) where the direction itself matters.
@@ -67,9 +70,17 @@ def virtual_adversarial_perturbation(
         A detached tensor shaped like ``x`` with L2 norm ``eps`` per example.
     """
     dtype = torch.promote_types(x.dtype, torch.float32)  # fp32 at least (fp64 stays fp64)
+    lower_precision = logits.dtype != dtype or torch.is_autocast_enabled(x.device.type)
     with torch.autocast(device_type=x.device.type, enabled=False):
         x = x.detach().to(dtype)
-        clean = logits.detach().to(dtype)
+        if lower_precision:
+            # Logits of an autocast pass differ from this fp32 pass by ~1e-3, far more than the
+            # xi-step moves them: the difference would swamp the Hessian term. Both ends of the
+            # finite difference are taken in fp32 instead (one more forward pass).
+            with torch.no_grad():
+                clean = forward(x).to(dtype)
+        else:
+            clean = logits.detach()
         d = torch.randn_like(x)
         for _ in range(n_power):
             d = (xi * l2_normalize(d)).requires_grad_()
