@@ -52,8 +52,11 @@ def virtual_adversarial_perturbation(
     gradients are accumulated), the clean ``logits`` are detached, and the iteration runs in fp32
     with autocast off, since ``xi`` (1e-6 by default) is below half precision's resolution. When
     ``logits`` come from a lower-precision (autocast) pass, the clean logits are recomputed in
-    fp32 so that both ends of the finite difference share one precision. (The same holds for
-    randomness: a ``forward`` that draws fresh noise makes the difference meaningless.)
+    fp32 so that both ends of the finite difference share one precision. The same holds for
+    randomness: a ``forward`` that draws fresh noise (as VAN's does, after its reference's
+    ``vadv_sd``) adds a first-order term, and the direction then mostly follows the gradient of
+    the divergence between the clean and the noisy prediction rather than the Hessian's top
+    eigenvector.
     Even in fp32, ``x + xi * d`` keeps only a few ulps of ``d`` when the inputs are of order one
     and the dimension is large; an example whose finite difference vanishes exactly keeps its
     previous direction. Raise ``xi`` (or use fp64) where the direction itself matters.
