@@ -337,16 +337,26 @@ def test_image_configs_fast_dev_run_on_fake_files(dataset: str, writer, tmp_path
               "--trainer.enable_progress_bar", "false"])
 
 
-def test_augmentation_runs_single_threaded_and_restores_the_thread_count() -> None:
-    from datamodules.transforms import single_threaded
+def test_augmentation_runs_single_threaded_and_restores_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datamodules.transforms import AlbumentationsBatch, BatchTranslateFlip
 
+    seen: list[int] = []
+    real_augment = BatchTranslateFlip._augment
+
+    def recording_augment(self, x):
+        seen.append(torch.get_num_threads())
+        return real_augment(self, x)
+
+    def recording_transform(image):
+        seen.append(torch.get_num_threads())
+        return {"image": image}
+
+    monkeypatch.setattr(BatchTranslateFlip, "_augment", recording_augment)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        seen = []
-        with single_threaded():
-            seen.append(torch.get_num_threads())
         build_augmentation((3, 8, 8), translate=2)(torch.randn(4, 3, 8, 8))
-        assert seen == [1] and torch.get_num_threads() == 2
+        AlbumentationsBatch(recording_transform)(torch.randn(2, 3, 8, 8))
+        assert seen == [1, 1, 1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

@@ -62,9 +62,16 @@ def test_linear_decay_schedule() -> None:
 def test_ema_weights_used_for_evaluation(tmp_path) -> None:
     dm = ToyDataModule(num_train=200, num_test=50)
     model = Supervised(num_classes=2, input_shape=(2,), ema_decay=0.9)
-    make_trainer(tmp_path, max_steps=5).fit(model, dm)
-    assert model.eval_classifier is model.ema.module
-    assert not torch.equal(model.ema.module.head[0].weight, model.classifier.head[0].weight)
+    trainer = make_trainer(tmp_path, max_steps=30)
+    trainer.fit(model, dm)
+    with torch.no_grad():
+        for p in model.classifier.parameters():
+            p.zero_()  # the raw network now predicts class 0 everywhere
+    _, _, x_test, y_test = dm.tensors
+    with torch.no_grad():
+        ema_error = 100 * (model.ema.module.eval()(x_test).argmax(1) != y_test).float().mean().item()
+    assert ema_error != pytest.approx(100 * (y_test != 0).float().mean().item())  # the two networks differ
+    assert trainer.test(model, dm, verbose=False)[0]["test/error"] == pytest.approx(ema_error)
 
 
 class _RecordRate(pl.Callback):

@@ -19,6 +19,7 @@ from ssl_kit.losses import (
     vat_loss,
     virtual_adversarial_perturbation,
 )
+import ssl_kit.methods.vat as vat_method
 from ssl_kit.methods import VAT
 
 
@@ -168,6 +169,20 @@ def test_training_step_loss_is_the_sum_of_its_terms(entmin: bool) -> None:
     if entmin:
         expected = expected + entropy_with_logits(logits_u)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_training_step_passes_its_hyperparameters_to_the_perturbation(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+
+    def spy(forward, x, logits, xi, eps, n_power):
+        seen.update(xi=xi, eps=eps, n_power=n_power, x=x)
+        return virtual_adversarial_perturbation(forward, x, logits, xi, eps, n_power)
+
+    monkeypatch.setattr(vat_method, "virtual_adversarial_perturbation", spy)
+    batch = make_batch()
+    VAT(num_classes=3, input_shape=(6,), eps=0.7, xi=3e-5, n_power=2).training_step(batch, 0)
+    assert (seen["xi"], seen["eps"], seen["n_power"]) == (3e-5, 0.7, 2)
+    assert seen["x"] is batch.x_u  # the unlabeled batch is perturbed
 
 
 def test_training_step_updates_bn_stats_from_the_clean_unlabeled_pass_only() -> None:
