@@ -132,7 +132,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         super().__init__()
         for name, value in (("num_labeled", num_labeled), ("labeled_batch_size", labeled_batch_size),
                             ("unlabeled_batch_size", unlabeled_batch_size), ("eval_batch_size", eval_batch_size)):
-            if value < 1:
+            if value is not None and value < 1:  # subclasses may take None (ImageFolder: every labeled image)
                 raise ValueError(f"{name} must be positive, got {value}.")
         if num_val < 0:
             raise ValueError(f"num_val must be 0 (no validation split) or positive, got {num_val}.")
