@@ -54,9 +54,18 @@ class SSLKitCLI(LightningCLI):
         return super()._instantiate_trainer(config, [*callbacks, *extra])
 
 
+DESCRIPTION = (
+    "ssl_kit: semi-supervised learning (VAT, Improved GAN, Ladder / VAN, supervised baseline) with "
+    "Lightning. Train with `ssl-kit fit --config configs/<method>/<dataset>.yaml`. Two more commands: "
+    "`ssl-kit benchmark --config configs/benchmark/<grid>.yaml` (methods side by side: table and "
+    "plot) and `ssl-kit demo` (supervised vs VAT on the rings toy); each takes --help."
+)
+
+
 def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) -> SSLKitCLI:
     """Construct (and by default run) the CLI; ``kwargs`` override LightningCLI's arguments."""
     options: dict[str, Any] = {
+        "parser_kwargs": {"description": DESCRIPTION},
         "model_class": SSLModule,
         "datamodule_class": LabeledUnlabeledDataModule,
         "subclass_mode_model": True,

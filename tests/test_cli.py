@@ -30,3 +30,10 @@ def test_predict_writes_probabilities_for_every_test_example(tmp_path: Path, mon
         probs = [float(row["p_0"]), float(row["p_1"])]
         assert sum(probs) == pytest.approx(1.0, abs=1e-5)
         assert int(row["prediction"]) == max(range(2), key=probs.__getitem__)
+
+
+def test_top_level_help_names_the_benchmark_and_demo_commands(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ssl-kit benchmark --config" in out and "ssl-kit demo" in out
