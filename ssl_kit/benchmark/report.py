@@ -53,7 +53,9 @@ def _mean(rows: list[dict[str, Any]], column: str) -> float | None:
 
 def _failure(row: dict[str, Any]) -> str:
     """Why a row is not in the table: its error, or the unusable test error of a finished run."""
-    return row["error"] or f"finished without a finite test error ({row['test_error']})"
+    if row["error"]:
+        return row["error"]
+    return f"finished without a finite test error ({row['test_error']})" if row["status"] == OK else "no error recorded"
 
 
 def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
