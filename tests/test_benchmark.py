@@ -281,3 +281,11 @@ def test_interrupt_stops_the_grid_and_restores_ctrl_c(tmp_path: Path, monkeypatc
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_report_only_without_results_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    grid_file = tmp_path / "grid.yaml"
+    grid_file.write_text(yaml.safe_dump(tiny_grid(), sort_keys=False))
+    with pytest.raises(SystemExit):
+        api.main(["--config", str(grid_file), "--output_dir", str(tmp_path / "empty"), "--report_only"])
+    assert "does not exist yet: run the grid" in capsys.readouterr().err

@@ -122,6 +122,9 @@ def report_only(grid: str | Path | Grid, output_dir: str | Path | None = None) -
     out = Path(output_dir) if output_dir is not None else DEFAULT_OUTPUT_ROOT / grid.name
     specs = grid.runs()
     ids = {s.run_id for s in specs}
+    if not (out / "results.csv").exists():
+        raise GridError(f"{out / 'results.csv'} does not exist yet: run the grid (or a shard of it) first, "
+                        "then --report_only rewrites its table and plot.")
     rows = [r for r in in_grid_order(read_results(out / "results.csv"), specs) if r["run_id"] in ids]
     write_report(grid, rows, out)
     return rows
