@@ -228,6 +228,13 @@ def test_gamma_model_reconstructs_top_only_and_conv_encoder_trains() -> None:
         LadderNetwork(num_classes=3, input_shape=(5,), gamma=True, **SMALL)
 
 
+def test_a_training_batch_of_one_example_is_named() -> None:
+    model = LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8])
+    batch = MixedBatch(torch.randn(1, 5), torch.tensor([0]), torch.randn(6, 5))
+    with pytest.raises(ValueError, match=r"at least 2 examples"):
+        model.training_step(batch, 0)
+
+
 def test_bad_arguments_have_clear_errors() -> None:
     with pytest.raises(ValueError, match="noise_std needs 4 entries"):
         LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], noise_std=[0.3, 0.3])

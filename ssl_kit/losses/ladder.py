@@ -76,6 +76,12 @@ def normalize_batch(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     maths as :func:`batch_moments` followed by the division, with a backward pass about 3x cheaper
     on CPU than the autograd of the separate operations.
     """
+    if x.numel() // max(x.shape[1], 1) < 2:
+        raise ValueError(
+            f"Batch normalisation needs at least 2 values per unit in training; got a batch of shape "
+            f"{tuple(x.shape)}. Every training batch (per process under DDP: labeled_batch_size / devices "
+            "and unlabeled_batch_size / devices) must hold at least 2 examples."
+        )
     return F.batch_norm(x, None, None, training=True, momentum=0.0, eps=eps)
 
 
