@@ -6,9 +6,14 @@ import csv
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from datamodules import ToyDataModule
+from ssl_kit.callbacks import PredictionCSVWriter
 from ssl_kit.cli import main
+from ssl_kit.methods import Supervised
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs/supervised/toy_rings.yaml"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]"]
@@ -37,3 +42,13 @@ def test_top_level_help_names_the_benchmark_and_demo_commands(capsys: pytest.Cap
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "ssl-kit benchmark --config" in out and "ssl-kit demo" in out
+
+
+def test_each_predict_loader_gets_its_own_file(tmp_path: Path) -> None:
+    loaders = [DataLoader(TensorDataset(torch.randn(10, 4), torch.arange(10) % 3), batch_size=4),
+               DataLoader(TensorDataset(torch.randn(7, 4), torch.arange(7) % 3), batch_size=4)]
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         callbacks=[PredictionCSVWriter(output_dir=str(tmp_path))], default_root_dir=tmp_path)
+    trainer.predict(Supervised(3, (4,)), loaders)
+    counts = {p.name: len(list(csv.DictReader(p.open()))) for p in tmp_path.glob("*.csv")}
+    assert counts == {"predictions_0.csv": 10, "predictions_1.csv": 7}

@@ -16,8 +16,9 @@ class PredictionCSVWriter(BasePredictionWriter):
     """Save the class probabilities of a predict run as ``predictions.csv`` in the run's log folder.
 
     Columns: ``index`` (position in the predict set), ``label`` (when the batches carry labels, as
-    the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax) and ``p_0 .. p_{K-1}``. The
-    datamodules give every process the whole predict set, so only global rank 0 writes.
+    the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax) and ``p_0 .. p_{K-1}``. With
+    several predict loaders, loader ``i`` goes to ``predictions_<i>.csv``. The datamodules give
+    every process the whole predict set, so only global rank 0 writes.
 
     Args:
         output_dir: folder of the file; default the trainer's ``log_dir`` (else its
@@ -29,33 +30,41 @@ class PredictionCSVWriter(BasePredictionWriter):
         super().__init__(write_interval="epoch")
         self.output_dir = output_dir
         self.filename = filename
-        self._labels: list[torch.Tensor] = []
+        self._labels: dict[int, list[torch.Tensor]] = {}
 
     def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._labels = []
+        self._labels = {}
 
     def on_predict_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                              batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if isinstance(batch, (tuple, list)) and len(batch) > 1 and isinstance(batch[1], torch.Tensor):
-            self._labels.append(batch[1].detach().cpu())
+            self._labels.setdefault(dataloader_idx, []).append(batch[1].detach().cpu())
         super().on_predict_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
 
-    def path(self, trainer: pl.Trainer) -> Path:
-        """Where the file goes for ``trainer``."""
+    def path(self, trainer: pl.Trainer, loader: int | None = None) -> Path:
+        """Where the file of predict loader ``loader`` goes (``None``: the only loader)."""
         folder = self.output_dir or trainer.log_dir or trainer.default_root_dir
-        return Path(folder) / self.filename
+        name = self.filename if loader is None else f"{Path(self.filename).stem}_{loader}{Path(self.filename).suffix}"
+        return Path(folder) / name
 
     def write_on_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            predictions: Sequence[Any], batch_indices: Sequence[Any]) -> None:
         if not trainer.is_global_zero or not predictions:
             return
-        if isinstance(predictions[0], list):  # several predict loaders: keep the first
-            predictions = predictions[0]
+        if isinstance(predictions[0], list):  # one list per predict loader
+            for loader, loader_predictions in enumerate(predictions):
+                self._write(self.path(trainer, loader), loader_predictions, self._labels.get(loader, []))
+        else:
+            self._write(self.path(trainer), predictions, self._labels.get(0, []))
+
+    @staticmethod
+    def _write(path: Path, predictions: Sequence[torch.Tensor], label_batches: list[torch.Tensor]) -> None:
+        if not predictions:
+            return
         probs = torch.cat([p.detach().float().cpu() for p in predictions])
-        labels = torch.cat(self._labels) if self._labels else None
+        labels = torch.cat(label_batches) if label_batches else None
         if labels is not None and len(labels) != len(probs):
             labels = None
-        path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = ["index", *(["label"] if labels is not None else []), "prediction",
                   *(f"p_{k}" for k in range(probs.shape[1]))]
