@@ -237,7 +237,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
                 )
         for name, wanted, found in (("num_labeled", self.num_labeled, len(split.labeled)),
                                     ("num_val", self.num_val, len(split.val))):
-            if wanted != found:
+            if wanted is not None and wanted != found:  # None: the subclass takes what the data gives
                 raise ValueError(
                     f"split_file {self.split_file} holds {found} {name[4:]} examples but {name}={wanted}; "
                     f"set {name}: {found} to reuse the file, or point split_file elsewhere to draw a new split."
@@ -333,9 +333,10 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._sampler is not None:
             sampler_state = self._sampler.state_dict()
             trainer = self.trainer
-            if trainer is not None and trainer.training:
-                # The loader prefetches a batch ahead, so the sampler's own position runs early;
-                # the batches whose training step has run are what a resumed run must skip.
+            if trainer is not None and trainer.state.fn == "fit":
+                # The loader prefetches (and loader workers run further ahead), so the sampler's own
+                # position runs early; the batches whose training step has run are what a resumed run
+                # must skip. Also when the checkpoint is written at the end of a mid-epoch validation.
                 sampler_state["next_step"] = trainer.fit_loop.epoch_loop.batch_progress.current.processed
             state["sampler"] = sampler_state
         return state

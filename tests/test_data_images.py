@@ -289,6 +289,17 @@ def test_image_folder_reads_resizes_and_splits(photos: Path) -> None:
     assert len(dm.train_dataloader()) == 3  # one pass over 16 + 7 unlabeled images
 
 
+def test_image_folder_reuses_its_own_split_file(photos: Path, tmp_path: Path) -> None:
+    """num_labeled None (every labeled image) must not make the module refuse the split it wrote."""
+    make = lambda: ImageFolderDataModule(str(photos / "labeled"), image_size=8, labeled_batch_size=4,  # noqa: E731
+                                         split_file=str(tmp_path / "split.json"))
+    first = make()
+    first.setup("fit")
+    second = make()
+    second.setup("fit")
+    assert second.split == first.split
+
+
 def test_image_folder_with_test_dir_maps_class_names(photos: Path) -> None:
     dm = ImageFolderDataModule(str(photos / "labeled"), test_dir=str(photos / "test_cats_only"), image_size=(8, 12),
                                grayscale=True, num_labeled=4, num_val=2, labeled_batch_size=4)

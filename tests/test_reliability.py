@@ -79,6 +79,45 @@ def test_cuda_generator_states_travel_with_the_checkpoint(monkeypatch: pytest.Mo
     assert restored == [saved_states]
 
 
+class _RecordBatches(pl.LightningModule):
+    """Records the first labeled and unlabeled value of every training batch; learns nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+        self.seen: dict[int, tuple[float, float]] = {}
+
+    def training_step(self, batch, batch_idx):
+        self.seen[self.global_step] = (float(batch.x_l[0, 0]), float(batch.x_u[0, 0]))
+        return self.lin(batch.x_l).sum() * 0
+
+    def validation_step(self, batch, batch_idx) -> None:
+        pass
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resume_from_a_mid_epoch_validation_checkpoint_replays_the_same_batches(num_workers: int, tmp_path: Path) -> None:
+    """Checkpoints written after a mid-epoch validation, with loader workers running ahead."""
+
+    def run(out: Path, ckpt: Path | None = None) -> dict[int, tuple[float, float]]:
+        data = ToyDataModule(num_train=40, num_test=10, num_labeled=4, labeled_batch_size=2, unlabeled_batch_size=10,
+                             seed=3, num_workers=num_workers, eval_batch_size=10)
+        model = _RecordBatches()
+        pl.Trainer(max_steps=12, val_check_interval=2, check_val_every_n_epoch=None, num_sanity_val_steps=0,
+                   use_distributed_sampler=False, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                   default_root_dir=out, callbacks=[ModelCheckpoint(dirpath=out, save_top_k=-1, filename="{step}")],
+                   ).fit(model, data, ckpt_path=ckpt)
+        return model.seen
+
+    full = run(tmp_path / "full")
+    resumed = run(tmp_path / "resumed", tmp_path / "full" / "step=6.ckpt")  # 4 batches per epoch: mid-epoch
+    assert sorted(resumed) == list(range(6, 12))
+    assert {step: full[step] for step in resumed} == resumed
+
+
 def test_checkpoint_of_another_method_is_refused(tmp_path: Path) -> None:
     pl.seed_everything(0)
     trainer(tmp_path, 2, callbacks=[ModelCheckpoint(dirpath=tmp_path, filename="sup")]).fit(
