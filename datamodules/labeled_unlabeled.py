@@ -252,6 +252,14 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         trainer = self.trainer
         if trainer is None:
             return 0, 1
+        connector = getattr(trainer, "_accelerator_connector", None)
+        if trainer.world_size > 1 and getattr(connector, "use_distributed_sampler", False):
+            # Lightning would wrap the already rank-sharded sampler in a DistributedSampler and
+            # keep a fraction of each shard (measured: 12 of 40 unlabeled examples per rank on 2).
+            raise ValueError(
+                "This datamodule shards its batches by rank itself: build the Trainer with "
+                "use_distributed_sampler=False (ssl-kit's CLI does) when training on several devices."
+            )
         return trainer.global_rank, trainer.world_size
 
     def _stream_seed(self) -> int:

@@ -138,11 +138,25 @@ class AlbumentationsBatch:
 
     def __init__(self, transform: A.BasicTransform | A.Compose | Any) -> None:
         self.transform = transform
+        self._seeded_from: int | None = None
+
+    def _reseed(self) -> None:
+        """Seed albumentations' own generator from torch's seed of this process, once per seed.
+
+        albumentations draws from its own generator, which neither ``seed_everything`` nor the
+        loader workers' per-worker seeds reach: runs were not reproducible and every worker drew
+        the same augmentations.
+        """
+        seed = torch.initial_seed()
+        if seed != self._seeded_from and hasattr(self.transform, "set_random_seed"):
+            self.transform.set_random_seed(seed % 2**32)
+            self._seeded_from = seed
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Augment ``x`` image by image; returns a tensor with the same shape and dtype."""
         if x.ndim != 4:
             raise ValueError(f"Expected images (B, C, H, W), got shape {tuple(x.shape)}.")
+        self._reseed()
         with single_threaded():
             images = x.detach().cpu().permute(0, 2, 3, 1).numpy()
             out = np.stack([self.transform(image=np.ascontiguousarray(im))["image"] for im in images])

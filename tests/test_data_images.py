@@ -371,3 +371,17 @@ def test_augmentation_runs_single_threaded_and_restores_the_thread_count(monkeyp
         assert seen == [1, 1, 1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_albumentations_draws_follow_torch_seed() -> None:
+    """Same torch seed, same augmentation; another seed (as in another loader worker), another one."""
+    from datamodules.transforms import AlbumentationsBatch, translate_flip_pipeline
+
+    x = torch.rand(6, 3, 8, 8)
+
+    def augmented(seed: int) -> torch.Tensor:
+        torch.manual_seed(seed)
+        return AlbumentationsBatch(translate_flip_pipeline(8, 8, pad=2, hflip=True))(x)
+
+    assert torch.equal(augmented(5), augmented(5))
+    assert not torch.equal(augmented(5), augmented(6))

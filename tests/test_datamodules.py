@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -180,3 +181,14 @@ def test_training_pool_reads_the_training_tensor_without_a_copy_and_appends_extr
     assert torch.equal(dm.unlabeled_inputs(), expected)
     assert torch.equal(dm.unlabeled_inputs(limit=5), expected[:5])
     assert torch.equal(dm.unlabeled_inputs(limit=10_000), expected)
+
+
+def test_lightnings_distributed_sampler_is_refused_on_several_devices(blobs) -> None:
+    """Lightning would wrap the rank-sharded sampler again and silently drop most of each shard."""
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=10, unlabeled_batch_size=10)
+    dm.trainer = SimpleNamespace(global_rank=0, world_size=2,  # what a 2-process DDP trainer exposes
+                                 _accelerator_connector=SimpleNamespace(use_distributed_sampler=True))
+    with pytest.raises(ValueError, match="use_distributed_sampler=False"):
+        dm.train_dataloader()
+    dm.trainer._accelerator_connector.use_distributed_sampler = False
+    assert len(next(iter(dm.train_dataloader())).x_l) == 5  # this rank's half of the labeled batch
