@@ -133,12 +133,17 @@ class ImageFolderDataModule(ImageDataModule):
         return torch.stack([pixels(default_loader(str(f))) for f in files])
 
     def _hold_out_test(self, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Per class, ``test_fraction`` of the images (rounded, seeded) for the test set."""
+        """Per class, ``test_fraction`` of the images (rounded, seeded, at least one left for training)."""
         rng = np.random.default_rng(np.random.SeedSequence([self.split_seed, 0x7E57]))
         labels = y.numpy()
+        counts = [int((labels == c).sum()) for c in range(self.num_classes)]
+        alone = [self.classes[c] for c, n in enumerate(counts) if n < 2]
+        if alone:
+            raise ValueError(f"Class(es) {alone} have fewer than 2 images in {self.labeled_dir!r}: one cannot be both "
+                             "trained on and tested; add images or give a test_dir.")
         test = np.concatenate(
-            [rng.permutation(np.flatnonzero(labels == c))[: int(round(self.test_fraction * (labels == c).sum()))]
-             for c in range(self.num_classes)]
+            [rng.permutation(np.flatnonzero(labels == c))[: min(int(round(self.test_fraction * n)), n - 1)]
+             for c, n in enumerate(counts)]
         ).astype(np.int64)
         if len(test) == 0:
             raise ValueError(

@@ -177,6 +177,10 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             self.tensors  # noqa: B018  (the training set loads first: subclasses may rely on it)
             extra = self.load_extra_unlabeled()
             if extra is not None and len(extra):
+                train_dtype = self.tensors[0].dtype
+                if extra.dtype != train_dtype:  # e.g. uint8 pixels beside [0, 1] floats in one batch
+                    raise TypeError(f"The extra unlabeled inputs have dtype {extra.dtype} but the training inputs "
+                                    f"{train_dtype}; convert them to the same dtype and scale.")
                 self._extra_unlabeled = self._checked_inputs("extra unlabeled", extra)
             self._extra_loaded = True
         return self._extra_unlabeled
@@ -391,10 +395,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
 
 
 def dataset_to_tensors(dataset: Dataset, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read a whole ``(x, y)`` dataset into two tensors (inputs as float unless already tensors)."""
+    """Read a whole ``(x, y)`` dataset into two tensors (float64 inputs, e.g. from NumPy, become float32)."""
     xs, ys = [], []
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        xs.append(torch.as_tensor(x))
+        x = torch.as_tensor(x)
+        xs.append(x.float() if x.dtype == torch.float64 else x)
         ys.append(torch.as_tensor(y))
     if not xs:
         raise ValueError("The dataset is empty.")

@@ -249,6 +249,9 @@ def test_extra_unlabeled_inputs_join_only_the_unlabeled_pool(blobs) -> None:
     assert not any((b.x_l == 100.0).all(dim=1).any() for b in batches)
     with pytest.raises(ValueError, match=r"extra unlabeled inputs have shape \(4,\)"):
         LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 4), num_labeled=30)
+    with pytest.raises(TypeError, match="extra unlabeled inputs have dtype torch.float64"):
+        LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 5, dtype=torch.float64),
+                                                num_labeled=30).setup("fit")
 
 
 # ----------------------------------------------------------------------------- image folders
@@ -287,6 +290,20 @@ def test_image_folder_reads_resizes_and_splits(photos: Path) -> None:
     batch = next(iter(dm.train_dataloader()))
     assert batch.x_l.shape == (4, 3, 16, 16) and batch.x_u.shape == (8, 3, 16, 16)
     assert len(dm.train_dataloader()) == 3  # one pass over 16 + 7 unlabeled images
+
+
+def test_image_folder_keeps_every_class_in_training(tmp_path: Path) -> None:
+    for i in range(4):
+        write_png(tmp_path / "labeled" / "cat" / f"{i}.png", (255, 0, 0))
+    write_png(tmp_path / "labeled" / "dog" / "0.png", (0, 0, 255))
+    dm = ImageFolderDataModule(str(tmp_path / "labeled"), image_size=8, test_fraction=0.6, labeled_batch_size=2)
+    with pytest.raises(ValueError, match=r"\['dog'\] have fewer than 2 images"):
+        dm.setup("fit")
+    write_png(tmp_path / "labeled" / "dog" / "1.png", (0, 0, 255))
+    dm = ImageFolderDataModule(str(tmp_path / "labeled"), image_size=8, test_fraction=0.6, labeled_batch_size=2)
+    dm.setup("fit")
+    _, y_train, _, y_test = dm.tensors
+    assert torch.bincount(y_train, minlength=2).tolist() == [2, 1] and torch.bincount(y_test).tolist() == [2, 1]
 
 
 def test_image_folder_reuses_its_own_split_file(photos: Path, tmp_path: Path) -> None:
