@@ -6,6 +6,7 @@ import os
 from typing import Any, NamedTuple
 
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
 from datamodules.transforms import Backend, Scaling, build_augmentation, scale_images
@@ -93,6 +94,13 @@ class ImageDataModule(LabeledUnlabeledDataModule):
         x_extra = None if raw.x_extra is None else scale_images(raw.x_extra, self.scaling)
         if self.zca:
             fit_on = x_train if x_extra is None else torch.cat([x_train, x_extra])
+            dims = fit_on[0].numel()
+            if len(fit_on) < dims:
+                rank_zero_warn(
+                    f"ZCA is fitted on {len(fit_on)} images of {dims} values each: directions the images do not "
+                    f"span are scaled by 1/sqrt(zca_eps) = {self.zca_eps ** -0.5:.3g}, which inflates test images "
+                    "that have any component there. Use more (unlabeled) images, a larger zca_eps, or zca: false."
+                )
             whiten = fit_zca_cached(fit_on, self.zca_eps, self.zca_cache_dir)
             x_train, x_test = whiten(x_train), whiten(x_test)
             x_extra = None if x_extra is None else whiten(x_extra)

@@ -402,3 +402,9 @@ def test_albumentations_draws_follow_torch_seed() -> None:
 
     assert torch.equal(augmented(5), augmented(5))
     assert not torch.equal(augmented(5), augmented(6))
+
+
+def test_zca_on_fewer_images_than_values_warns(photos: Path) -> None:
+    dm = ImageFolderDataModule(str(photos / "labeled"), image_size=8, zca=True, labeled_batch_size=4)
+    with pytest.warns(UserWarning, match=r"ZCA is fitted on 16 images of 192 values"):
+        dm.setup("fit")
