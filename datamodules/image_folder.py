@@ -18,12 +18,40 @@ from datamodules.images import ImageDataModule, RawImages
 from datamodules.splits import SplitIndices
 
 
+def _hidden(relative: Path) -> bool:
+    """Whether a path (relative to a data folder) passes through a hidden entry, e.g. ``.ipynb_checkpoints``."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 def list_images(folder: str | Path) -> list[Path]:
-    """Every image file under ``folder``, at any depth, in sorted order."""
+    """Every image file under ``folder``, at any depth, in sorted order (hidden files and folders skipped)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"The image folder {str(folder)!r} does not exist.")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS and not _hidden(p.relative_to(folder)))
+
+
+def find_visible_classes(directory: str | Path) -> tuple[list[str], dict[str, int]]:
+    """torchvision's ``find_classes`` without hidden folders (``.ipynb_checkpoints`` is not a class)."""
+    classes, _ = find_classes(str(directory))
+    classes = [name for name in classes if not name.startswith(".")]
+    if not classes:
+        raise FileNotFoundError(f"Couldn't find any class folder in {str(directory)!r}.")
+    return classes, {name: i for i, name in enumerate(classes)}
+
+
+class _VisibleImageFolder(ImageFolder):
+    """``ImageFolder`` whose classes skip hidden folders and whose samples skip hidden files."""
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        return find_visible_classes(directory)
+
+    @staticmethod
+    def make_dataset(directory: str, class_to_idx: dict[str, int], extensions: Any = None,
+                     is_valid_file: Any = None, allow_empty: bool = False) -> list[tuple[str, int]]:
+        samples = ImageFolder.make_dataset(directory, class_to_idx, extensions, is_valid_file, allow_empty)
+        return [(path, target) for path, target in samples if not _hidden(Path(path).relative_to(directory))]
 
 
 class _ResizeToCover:
@@ -104,7 +132,7 @@ class ImageFolderDataModule(ImageDataModule):
             raise ValueError(f"image_size must be an int or [height, width], got {image_size!r}.")
         self.image_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.grayscale = grayscale
-        self.classes, self.class_to_idx = find_classes(labeled_dir)
+        self.classes, self.class_to_idx = find_visible_classes(labeled_dir)
         self.num_classes = len(self.classes)
         self.input_shape = (1 if grayscale else 3, *self.image_size)
         self.configure_augmentation()
@@ -117,7 +145,7 @@ class ImageFolderDataModule(ImageDataModule):
         return T.Compose([*steps, T.PILToTensor()])
 
     def _read_labeled(self, folder: str) -> tuple[torch.Tensor, torch.Tensor]:
-        ds = ImageFolder(folder, transform=self._pixels())
+        ds = _VisibleImageFolder(folder, transform=self._pixels())
         unknown = sorted(set(ds.classes) - set(self.classes))
         if unknown:
             raise ValueError(f"{folder!r} has classes {unknown} that {self.labeled_dir!r} lacks.")

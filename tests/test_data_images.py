@@ -306,6 +306,19 @@ def test_image_folder_keeps_every_class_in_training(tmp_path: Path) -> None:
     assert torch.bincount(y_train, minlength=2).tolist() == [2, 1] and torch.bincount(y_test).tolist() == [2, 1]
 
 
+def test_image_folder_skips_hidden_folders_and_files(photos: Path) -> None:
+    """Jupyter's .ipynb_checkpoints is not a class, and hidden copies are not examples."""
+    write_png(photos / "labeled" / ".ipynb_checkpoints" / "0.png", (9, 9, 9))
+    write_png(photos / "labeled" / "cat" / ".0-checkpoint.png", (9, 9, 9))
+    write_png(photos / "unlabeled" / ".ipynb_checkpoints" / "1.png", (9, 9, 9))
+    dm = ImageFolderDataModule(str(photos / "labeled"), unlabeled_dir=str(photos / "unlabeled"), image_size=8,
+                               labeled_batch_size=4)
+    assert dm.classes == ["cat", "dog"]
+    dm.setup("fit")
+    x_train, _, x_test, _ = dm.tensors
+    assert len(x_train) + len(x_test) == 20 and len(dm.extra_unlabeled) == 7
+
+
 def test_image_folder_reuses_its_own_split_file(photos: Path, tmp_path: Path) -> None:
     """num_labeled None (every labeled image) must not make the module refuse the split it wrote."""
     make = lambda: ImageFolderDataModule(str(photos / "labeled"), image_size=8, labeled_batch_size=4,  # noqa: E731
