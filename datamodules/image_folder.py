@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, find_classes
+from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
 from datamodules.images import ImageDataModule, RawImages
 from datamodules.splits import SplitIndices
@@ -39,6 +39,23 @@ def find_visible_classes(directory: str | Path) -> tuple[list[str], dict[str, in
     if not classes:
         raise FileNotFoundError(f"Couldn't find any class folder in {str(directory)!r}.")
     return classes, {name: i for i, name in enumerate(classes)}
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open an image as 8-bit RGB, as torchvision's default loader does, without clipping 16-bit images.
+
+    PIL's conversion to RGB clips 16-bit grayscale values at 255, so a 16-bit PNG would come out
+    almost white; its values are mapped to 8 bits here instead (``round(v / 257)``). Images of
+    32-bit integers or floats are refused, since their value range is unknown.
+    """
+    with Image.open(path) as image:
+        if image.mode.startswith("I;16"):
+            values = np.asarray(image, dtype=np.float64)
+            return Image.fromarray(np.rint(values / 257.0).astype(np.uint8), mode="L").convert("RGB")
+        if image.mode in ("I", "F"):
+            raise ValueError(f"{str(path)!r} holds 32-bit {'integer' if image.mode == 'I' else 'float'} pixels, "
+                             "whose range is unknown; save it as an 8- or 16-bit image.")
+        return image.convert("RGB")
 
 
 class _VisibleImageFolder(ImageFolder):
@@ -76,7 +93,7 @@ class ImageFolderDataModule(ImageDataModule):
         unlabeled_dir/**/*.jpg              optional: images without labels, any layout
         test_dir/<class name>/*.png         optional: else ``test_fraction`` of labeled_dir
 
-    Every image is converted to RGB (or grayscale), resized (aspect ratio kept) to the smallest
+    Every image is converted to 8-bit RGB (or grayscale; 16-bit images are rescaled, not clipped), resized (aspect ratio kept) to the smallest
     size that covers ``image_size``, centre-cropped to ``image_size`` and kept in memory as ``uint8`` until the
     shared preprocessing (scaling, ZCA) of :class:`~datamodules.images.ImageDataModule` turns it
     into floats. The unlabeled pool is every labeled training image (labels dropped) plus all of
@@ -145,7 +162,7 @@ class ImageFolderDataModule(ImageDataModule):
         return T.Compose([*steps, T.PILToTensor()])
 
     def _read_labeled(self, folder: str) -> tuple[torch.Tensor, torch.Tensor]:
-        ds = _VisibleImageFolder(folder, transform=self._pixels())
+        ds = _VisibleImageFolder(folder, transform=self._pixels(), loader=load_rgb)
         unknown = sorted(set(ds.classes) - set(self.classes))
         if unknown:
             raise ValueError(f"{folder!r} has classes {unknown} that {self.labeled_dir!r} lacks.")
@@ -158,7 +175,7 @@ class ImageFolderDataModule(ImageDataModule):
         if not files:
             raise FileNotFoundError(f"No images ({', '.join(IMG_EXTENSIONS)}) were found under {folder!r}.")
         pixels = self._pixels()
-        return torch.stack([pixels(default_loader(str(f))) for f in files])
+        return torch.stack([pixels(load_rgb(f)) for f in files])
 
     def _hold_out_test(self, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Per class, ``test_fraction`` of the images (rounded, seeded, at least one left for training)."""
