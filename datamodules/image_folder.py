@@ -93,8 +93,9 @@ class ImageFolderDataModule(ImageDataModule):
         unlabeled_dir/**/*.jpg              optional: images without labels, any layout
         test_dir/<class name>/*.png         optional: else ``test_fraction`` of labeled_dir
 
-    Every image is converted to 8-bit RGB (or grayscale; 16-bit images are rescaled, not clipped), resized (aspect ratio kept) to the smallest
-    size that covers ``image_size``, centre-cropped to ``image_size`` and kept in memory as ``uint8`` until the
+    Every image is converted to 8-bit RGB (or grayscale; 16-bit images are rescaled, not clipped),
+    resized (aspect ratio kept) to the smallest size that covers ``image_size``, centre-cropped to
+    ``image_size`` and kept in memory as ``uint8`` until the
     shared preprocessing (scaling, ZCA) of :class:`~datamodules.images.ImageDataModule` turns it
     into floats. The unlabeled pool is every labeled training image (labels dropped) plus all of
     ``unlabeled_dir``.
