@@ -96,8 +96,8 @@ class ImageFolderDataModule(ImageDataModule):
     Every image is converted to 8-bit RGB (or grayscale; 16-bit images are rescaled, not clipped),
     resized (aspect ratio kept) to the smallest size that covers ``image_size``, centre-cropped to
     ``image_size`` and kept in memory as ``uint8`` until the shared preprocessing (scaling, ZCA) of
-    :class:`~datamodules.images.ImageDataModule` turns it into floats. The unlabeled pool is every labeled training image (labels dropped) plus all of
-    ``unlabeled_dir``.
+    :class:`~datamodules.images.ImageDataModule` turns it into floats. The unlabeled pool is every
+    labeled training image (labels dropped) plus all of ``unlabeled_dir``.
 
     Args:
         labeled_dir: folder with one sub-folder of images per class.

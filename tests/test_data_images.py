@@ -322,9 +322,11 @@ def test_image_folder_skips_hidden_folders_and_files(photos: Path) -> None:
 def test_image_folder_rescales_16_bit_images_instead_of_clipping(tmp_path: Path) -> None:
     """PIL's RGB conversion clips 16-bit values at 255: a 16-bit PNG of mid-grey came out white."""
     for name, level in {"dark": 10_000, "light": 50_000}.items():
+        (tmp_path / "labeled" / name).mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(np.full((8, 8), level, dtype=np.uint16)).save(_mkdir(tmp_path / "labeled" / name) / f"{i}.png")
-    Image.fromarray(np.full((8, 8), 30_000, dtype=np.uint16)).save(_mkdir(tmp_path / "more") / "0.png")
+            Image.fromarray(np.full((8, 8), level, dtype=np.uint16)).save(tmp_path / "labeled" / name / f"{i}.png")
+    (tmp_path / "more").mkdir()
+    Image.fromarray(np.full((8, 8), 30_000, dtype=np.uint16)).save(tmp_path / "more" / "0.png")
     assert Image.open(tmp_path / "more" / "0.png").mode == "I;16"
     dm = ImageFolderDataModule(str(tmp_path / "labeled"), unlabeled_dir=str(tmp_path / "more"), image_size=8,
                                test_fraction=0.5, labeled_batch_size=1, grayscale=True)
@@ -338,11 +340,6 @@ def test_image_folder_rescales_16_bit_images_instead_of_clipping(tmp_path: Path)
     with pytest.raises(ValueError, match="32-bit integer pixels"):
         ImageFolderDataModule(str(tmp_path / "labeled"), unlabeled_dir=str(tmp_path / "more"), image_size=8,
                               test_fraction=0.5, labeled_batch_size=1).setup("fit")
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def test_image_folder_reuses_its_own_split_file(photos: Path, tmp_path: Path) -> None:

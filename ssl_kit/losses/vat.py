@@ -57,9 +57,10 @@ def virtual_adversarial_perturbation(
     ``vadv_sd``) adds a first-order term, and the direction then mostly follows the gradient of
     the divergence between the clean and the noisy prediction rather than the Hessian's top
     eigenvector.
-    Even in fp32, the paper's ``xi = 1e-6`` moves the logits by a fraction of an ulp, so the direction is
-    mostly rounding error within the span of the logit gradients (median cosine to the exact fp64
-    direction 0.28 untrained, -0.15 trained, on the MNIST MLP; ``benchmarks/vat_direction_precision.py``).
+    Even in fp32, the paper's ``xi = 1e-6`` moves the logits by a fraction of an ulp, so the
+    direction is mostly rounding error within the span of the logit gradients (median cosine to
+    the exact fp64 direction 0.28 untrained, -0.15 trained, on the MNIST MLP;
+    ``benchmarks/vat_direction_precision.py``).
     The paper's ``eps`` was tuned with that direction: with the exact one (``xi = 1e-3`` in fp32)
     MNIST training with eps 5.0 flattened its unlabeled predictions. Raise ``xi`` (or use fp64)
     only where the direction itself matters. An example whose finite difference vanishes exactly
