@@ -63,8 +63,8 @@ def virtual_adversarial_perturbation(
     ``benchmarks/vat_direction_precision.py``).
     The paper's ``eps`` was tuned with that direction: with the exact one (``xi = 1e-3`` in fp32)
     MNIST training flattened its unlabeled predictions at eps 5.0, 2.0 and 1.0. Raise ``xi`` (or
-    use fp64) only where the direction itself matters. An example whose finite difference vanishes exactly
-    keeps its previous direction.
+    use fp64) only where the direction itself matters. An example whose finite difference
+    vanishes exactly keeps its previous direction.
 
     Args:
         forward: maps a perturbed input to logits; any input shape (vectors, images, embeddings).
