@@ -24,10 +24,14 @@ import sys
 from pathlib import Path
 
 import torch
-from torchvision.datasets import MNIST
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from datamodules import MNISTDataModule  # noqa: E402
 from robustness import load_model  # noqa: E402
+from ssl_kit.losses import entropy_with_logits  # noqa: E402
 
 
 def common_mode_share(logits: torch.Tensor) -> float:
@@ -37,11 +41,10 @@ def common_mode_share(logits: torch.Tensor) -> float:
 
 def logit_summary(logits: torch.Tensor) -> dict[str, float]:
     """Common-mode share, median within-example logit spread and mean entropy of ``logits``."""
-    log_p = logits.log_softmax(dim=1)
     return {
         "common_mode_share": common_mode_share(logits),
         "within_example_std": float(logits.std(dim=1).median()),
-        "entropy": float(-(log_p.exp() * log_p).sum(dim=1).mean()),
+        "entropy": float(entropy_with_logits(logits)),
     }
 
 
@@ -49,15 +52,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints (.ckpt) of MNIST models")
     parser.add_argument("--num-images", type=int, default=2000, help="first N MNIST training images")
-    parser.add_argument("--data-dir", default=os.environ.get("SSL_KIT_DATA", "data"), help="folder holding MNIST/")
+    parser.add_argument("--data-dir", default=os.environ.get("SSL_KIT_DATA"), help="folder holding MNIST/")
     args = parser.parse_args(argv)
 
-    images = MNIST(args.data_dir, train=True).data[: args.num_images].float().div(255)
+    images = MNISTDataModule(data_dir=args.data_dir).load_tensors()[0][: args.num_images]
     print("| checkpoint | common-mode share | within-example logit std (median) | entropy (nats) |")
     print("| --- | --- | --- | --- |")
     for path in args.checkpoints:
         model = load_model(path)
-        x = images.reshape(len(images), *model.hparams.input_shape)
+        x = images.reshape(len(images), *model.input_shape)
         with torch.no_grad():
             s = logit_summary(model.eval_classifier(x))
         print(f"| {path} | {s['common_mode_share']:.3f} | {s['within_example_std']:.2f} | {s['entropy']:.2f} |")
