@@ -35,3 +35,23 @@ def classification_metrics(num_classes: int) -> MetricCollection:
             "ece": MulticlassCalibrationError(num_classes=num_classes),
         }
     )
+
+
+def rarest_class_share(logits: torch.Tensor) -> torch.Tensor:
+    """Share of the batch predicted as its rarest class, relative to a uniform share.
+
+    ``num_classes * min_k count_k / batch_size`` for the argmax predictions ``logits.argmax(1)``:
+    1.0 when every class is predicted equally often, 0.0 when some class is never predicted. On
+    unlabeled batches of a class-balanced data set it shows a failure the training losses hide: a
+    whole cluster taking another class's label (VAT with 100 MNIST labels, the labeled
+    cross-entropy still near 0; docs/results/vat_mnist100_full.md).
+
+    Args:
+        logits: ``(batch, num_classes)`` class scores.
+
+    Returns:
+        A scalar tensor in ``[0, 1]``.
+    """
+    num_classes = logits.shape[1]
+    counts = torch.bincount(logits.argmax(1), minlength=num_classes)
+    return num_classes * counts.min().float() / logits.shape[0]

@@ -216,8 +216,9 @@ def test_vat_trains_end_to_end_and_logs_its_terms(tmp_path) -> None:
         untrained_loss = F.cross_entropy(model.eval()(x_l), y_l)
     trainer.fit(model, dm)
     logged = trainer.callback_metrics
-    for key in ("train/loss", "train/loss_sup", "train/loss_vat", "train/entropy"):
+    for key in ("train/loss", "train/loss_sup", "train/loss_vat", "train/entropy", "train/rarest_class_share"):
         assert key in logged and torch.isfinite(logged[key])
+    assert 0.0 <= logged["train/rarest_class_share"] <= 1.0
     with torch.no_grad():
         trained_loss = F.cross_entropy(model.eval()(x_l), y_l)
     assert trained_loss < 0.8 * untrained_loss

@@ -17,6 +17,7 @@ from ssl_kit.losses import (
     virtual_adversarial_perturbation,
 )
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.metrics import rarest_class_share
 
 
 class VAT(SSLModule):
@@ -32,6 +33,9 @@ class VAT(SSLModule):
        perturbed passes leave batch-norm running statistics untouched;
     4. optionally the entropy of the unlabeled predictions (VAT+EntMin), and supervised
        adversarial training with the fast gradient method (``adv_weight > 0``) for comparison.
+
+    Besides the loss terms it logs ``train/rarest_class_share`` of the unlabeled predictions
+    (:func:`~ssl_kit.metrics.rarest_class_share`): near 0 when a cluster has lost its label.
 
     Running statistics come from the unlabeled batches alone: they are drawn from the population
     the model is evaluated on, while the labeled batch repeats the same few examples (all 100 at
@@ -93,6 +97,7 @@ class VAT(SSLModule):
                 loss_adv = F.cross_entropy(net(batch.x_l + r_adv), batch.y_l)
                 loss = loss + hp.adv_weight * loss_adv
                 self.log("train/loss_adv", loss_adv)
-        self.log_dict({"train/loss_sup": loss_sup, "train/loss_vat": loss_vat, "train/entropy": entropy.detach()})
+        self.log_dict({"train/loss_sup": loss_sup, "train/loss_vat": loss_vat, "train/entropy": entropy.detach(),
+                       "train/rarest_class_share": rarest_class_share(logits_u.detach())})
         self.log("train/loss", loss, prog_bar=True)
         return loss
