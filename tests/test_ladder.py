@@ -309,6 +309,7 @@ def test_lvac_adds_a_vat_cost_and_keeps_gaussian_corruption(monkeypatch) -> None
     expected = logged["train/loss_sup"] + logged["train/loss_denoise"] + logged["train/loss_vat"]
     torch.testing.assert_close(loss, expected)
     assert {"train/loss_denoise_0", "train/loss_denoise_3"} <= set(logged)
+    assert 0.0 <= logged["train/rarest_class_share"].item() <= 1.0
 
 
 # ---------------------------------------------------------------------------- DDP

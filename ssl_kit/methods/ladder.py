@@ -13,6 +13,7 @@ from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets.ladder import (
     CONV_LARGE,
     EncoderPass,
@@ -169,6 +170,7 @@ class LadderNetwork(SSLModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/loss_sup", loss_sup)
         self.log("train/loss_denoise", loss_denoise)
+        self.log("train/rarest_class_share", rarest_class_share(clean.logits.detach()))
         for l, c in costs.items():
             self.log(f"train/loss_denoise_{l}", c)
         for name, value in extra.items():
