@@ -48,7 +48,7 @@ def main() -> None:
     def gan_step() -> None:
         x_d, x_g = model._split_unlabeled(batch.x_u)
         opt_d.zero_grad()
-        sup, unsup = model.discriminator_losses(batch, x_d)
+        sup, unsup, _ = model.discriminator_losses(batch, x_d)
         (sup + unsup).backward()
         opt_d.step()
         disc.requires_grad_(False)

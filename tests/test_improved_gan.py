@@ -206,7 +206,7 @@ def test_each_step_changes_only_its_network() -> None:
     d_before, g_before = snapshot(model.discriminator), snapshot(model.generator)
     for opt in (opt_d, opt_g):
         opt.zero_grad()
-    sup, unsup = model.discriminator_losses(batch, x_d)
+    sup, unsup, _ = model.discriminator_losses(batch, x_d)
     (sup + unsup).backward()
     assert all(p.grad is None for p in model.generator.parameters())
     opt_d.step()
@@ -247,6 +247,30 @@ class _ReplayAverage(pl.Callback):
                             if weights[k].is_floating_point() else weights[k] for k in weights}
 
 
+class _FakeColumnWins(ImprovedGAN):
+    """Unlabeled logits whose explicit fake column beats every class, classes balanced among themselves."""
+
+    def discriminator_losses(self, batch, x_u):
+        losses = super().discriminator_losses(batch, x_u)
+        crafted = torch.zeros_like(losses.logits_unlabeled)
+        crafted[torch.arange(len(crafted)), torch.arange(len(crafted)) % self.num_classes] = 1.0
+        crafted[:, self.num_classes] = 100.0
+        return losses._replace(logits_unlabeled=crafted)
+
+
+def test_rarest_class_share_ignores_the_fake_column(blobs, tmp_path: Path) -> None:
+    model = _FakeColumnWins(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [16]},
+                            generator_kwargs={"hidden": [16], "output_activation": "none"},
+                            explicit_fake_logit=True, generator_batch="same")
+    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         use_distributed_sampler=False, limit_val_batches=0)
+    trainer.fit(model, blobs_module(blobs))
+    # 3 classes over the batch in turn; counting the fake column (argmax everywhere) would give 0
+    batch_size = blobs_module(blobs).unlabeled_batch_size
+    assert trainer.callback_metrics["train/rarest_class_share"].item() == pytest.approx(
+        3 * (batch_size // 3) / batch_size)
+
+
 def test_tiny_fit_counts_batches_and_samples(blobs, tmp_path: Path) -> None:
     model = ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [32, 16]},
                         generator_kwargs={"hidden": [32], "output_activation": "none"}, ema_decay=0.9)
@@ -263,6 +287,7 @@ def test_tiny_fit_counts_batches_and_samples(blobs, tmp_path: Path) -> None:
     metrics = trainer.callback_metrics
     for name in ("train/loss", "train/loss_sup", "train/loss_unsup", "train/loss_gen", "val/error"):
         assert torch.isfinite(metrics[name]), name
+    assert 0.0 <= metrics["train/rarest_class_share"].item() <= 1.0
     # manual optimisation: the average is updated once per batch (regression: it never was)
     assert int(model.ema.n_averaged) == 12
     # the fixed scales g are set by the data-dependent init before the first update, so the

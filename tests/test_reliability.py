@@ -149,8 +149,8 @@ class GANExplodesAtStep3(ImprovedGAN):
     """Improved GAN whose unsupervised loss turns NaN at step 3 (manual optimisation)."""
 
     def discriminator_losses(self, batch, x_u):
-        loss_sup, loss_unsup = super().discriminator_losses(batch, x_u)
-        return loss_sup, (loss_unsup * float("nan") if self.global_step == 3 else loss_unsup)
+        losses = super().discriminator_losses(batch, x_u)
+        return losses._replace(unsupervised=losses.unsupervised * float("nan")) if self.global_step == 3 else losses
 
 
 def test_non_finite_gan_loss_stops_before_either_network_is_updated(tmp_path: Path) -> None:

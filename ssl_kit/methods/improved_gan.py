@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from pytorch_lightning.strategies import DDPStrategy
@@ -12,6 +12,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
     GENERATORS,
@@ -23,6 +24,14 @@ from ssl_kit.nets.gan import (
 )
 from ssl_kit.nets.weight_norm import data_dependent_init
 from ssl_kit.optim import AdamSqrtEps, adam
+
+
+class DiscriminatorLosses(NamedTuple):
+    """The discriminator step's two loss terms and the unlabeled logits they were computed from."""
+
+    supervised: torch.Tensor
+    unsupervised: torch.Tensor
+    logits_unlabeled: torch.Tensor
 
 
 class ImprovedGAN(SSLModule):
@@ -38,6 +47,9 @@ class ImprovedGAN(SSLModule):
     2. **Generator step** (its own backward and Adam step, discriminator frozen):
        feature matching (Sec. 3.1) between a fresh generated batch and the *second* half of the
        unlabeled batch.
+
+    Besides the loss terms it logs ``train/rarest_class_share`` of the discriminator's ``K`` class
+    predictions on its unlabeled half (:func:`~ssl_kit.metrics.rarest_class_share`).
 
     **The second unlabeled batch.** The reference feeds the generator step from an independent
     permutation of the unlabeled set (``trainx_unl2``), so the two steps see different examples.
@@ -215,8 +227,8 @@ class ImprovedGAN(SSLModule):
             return x_u[:half], x_u[half:]
         return x_u, x_u
 
-    def discriminator_losses(self, batch: MixedBatch, x_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(L_supervised, L_unsupervised)`` on labeled data, ``x_u`` and ``len(x_u)`` generated examples."""
+    def discriminator_losses(self, batch: MixedBatch, x_u: torch.Tensor) -> DiscriminatorLosses:
+        """``L_supervised`` and ``L_unsupervised`` on labeled data, ``x_u`` and ``len(x_u)`` generated examples."""
         hp, disc = self.hparams, self.discriminator
         with torch.no_grad():
             fake = self.generator.generate(len(x_u))
@@ -225,7 +237,7 @@ class ImprovedGAN(SSLModule):
         logits_f, _ = disc.discriminate(fake)
         loss_sup = gan_supervised_loss(logits_l, batch.y_l, hp.explicit_fake_logit)
         loss_unsup = gan_unsupervised_loss(logits_u, logits_f, hp.explicit_fake_logit, hp.label_smoothing)
-        return loss_sup, loss_unsup
+        return DiscriminatorLosses(loss_sup, loss_unsup, logits_u)
 
     def generator_loss(self, x_u: torch.Tensor) -> torch.Tensor:
         """Feature matching between ``x_u`` and as many generated examples (Sec. 3.1)."""
@@ -241,11 +253,12 @@ class ImprovedGAN(SSLModule):
         x_u_d, x_u_g = self._split_unlabeled(batch.x_u)
 
         with self.toggled_optimizer(opt_d):
-            loss_sup, loss_unsup = self.discriminator_losses(batch, x_u_d)
+            loss_sup, loss_unsup, logits_u = self.discriminator_losses(batch, x_u_d)
             loss_d = loss_sup + self.hparams.unsupervised_weight * loss_unsup
             # Logged before the updates: a non-finite term stops the run before it reaches the weights.
             self.log("train/loss", loss_d, prog_bar=True)
-            self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup})
+            self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup,
+                           "train/rarest_class_share": rarest_class_share(logits_u[:, : self.num_classes].detach())})
             opt_d.zero_grad()
             self.manual_backward(loss_d)
             opt_d.step()
