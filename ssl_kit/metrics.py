@@ -53,5 +53,8 @@ def rarest_class_share(logits: torch.Tensor) -> torch.Tensor:
         A scalar tensor in ``[0, 1]``.
     """
     num_classes = logits.shape[1]
-    counts = torch.bincount(logits.argmax(1), minlength=num_classes)
+    # Counted by comparison, not torch.bincount: on CUDA bincount reads the largest label back to
+    # the host to size its output, a sync in every training step.
+    classes = torch.arange(num_classes, device=logits.device)
+    counts = (logits.argmax(1, keepdim=True) == classes).sum(0)
     return num_classes * counts.min().float() / logits.shape[0]

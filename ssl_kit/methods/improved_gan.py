@@ -228,7 +228,10 @@ class ImprovedGAN(SSLModule):
         return x_u, x_u
 
     def discriminator_losses(self, batch: MixedBatch, x_u: torch.Tensor) -> DiscriminatorLosses:
-        """``L_supervised`` and ``L_unsupervised`` on labeled data, ``x_u`` and ``len(x_u)`` generated examples."""
+        """``L_supervised`` and ``L_unsupervised`` on labeled data, ``x_u`` and ``len(x_u)`` generated examples.
+
+        Also returns the logits of ``x_u`` (all outputs, the explicit fake logit included if any).
+        """
         hp, disc = self.hparams, self.discriminator
         with torch.no_grad():
             fake = self.generator.generate(len(x_u))
