@@ -34,6 +34,38 @@ def adam(params: Iterable[torch.Tensor], **kwargs) -> torch.optim.Adam:
     return torch.optim.Adam(params, fused=fused_adam_supported(params) or None, **kwargs)
 
 
+class DecayPhaseBeta1(torch.optim.lr_scheduler.LambdaLR):
+    """:class:`~torch.optim.lr_scheduler.LambdaLR` that also lowers Adam's beta1 once the decay begins.
+
+    The VAT authors' TensorFlow code (takerum/vat_tf, Miyato et al. 2018) sets beta1 from 0.9 to
+    0.5 in the epoch where the learning rate starts its linear decay, and keeps it there. From update
+    ``decay_start_step`` on, every parameter group runs with ``betas = (decay_beta1, beta2)``; the
+    value lives in the optimiser's parameter groups, so checkpoints resume with it.
+
+    Args:
+        optimizer: an optimiser whose parameter groups have ``betas`` (Adam and its variants).
+        lr_lambda: rate factor of an update index, as for ``LambdaLR``.
+        decay_beta1: beta1 from ``decay_start_step`` on.
+        decay_start_step: first update of the decay phase.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, lr_lambda: Callable[[int], float], decay_beta1: float,
+                 decay_start_step: int) -> None:
+        if not 0.0 <= decay_beta1 < 1.0:
+            raise ValueError(f"decay_beta1 must lie in [0, 1); got {decay_beta1}.")
+        if any("betas" not in group for group in optimizer.param_groups):
+            raise ValueError(f"decay_beta1 needs an optimiser with betas (Adam); {type(optimizer).__name__} has none.")
+        self.decay_beta1 = decay_beta1
+        self.decay_start_step = decay_start_step
+        super().__init__(optimizer, lr_lambda)
+
+    def step(self, epoch: int | None = None) -> None:  # noqa: D102 (LambdaLR.step, plus the switch)
+        super().step(epoch)
+        if self.last_epoch >= self.decay_start_step:
+            for group in self.optimizer.param_groups:
+                group["betas"] = (self.decay_beta1, group["betas"][1])
+
+
 class AdamSqrtEps(torch.optim.Optimizer):
     """Adam with epsilon under the square root: ``p -= lr * m_hat / sqrt(v_hat + eps)``.
 

@@ -20,7 +20,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
-from ssl_kit.optim import adam
+from ssl_kit.optim import DecayPhaseBeta1, adam
 
 
 def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
@@ -70,6 +70,10 @@ class SSLModule(pl.LightningModule):
             (1.0: constant). Ignored when ``lr_epoch_decay`` is set.
         lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead (the
             exponential schedule of the VAT authors' MNIST code, 0.9 per epoch of 500 updates).
+        decay_beta1: if set, Adam's beta1 from the start of the decay phase on (update
+            ``lr_decay_start * max_steps``, or the second epoch with ``lr_epoch_decay``); the VAT
+            authors' TensorFlow code lowers it from 0.9 to 0.5 when its linear decay starts.
+            ``None`` keeps ``betas`` throughout.
         ema_decay: if set, evaluate an exponential moving average of the classifier's weights
             with this decay.
         check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
@@ -87,6 +91,7 @@ class SSLModule(pl.LightningModule):
         weight_decay: float = 0.0,
         lr_decay_start: float = 0.5,
         lr_epoch_decay: float | None = None,
+        decay_beta1: float | None = None,
         ema_decay: float | None = None,
         check_finite: bool = True,
     ) -> None:
@@ -94,6 +99,8 @@ class SSLModule(pl.LightningModule):
             raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
             raise ValueError(f"lr_epoch_decay must lie in (0, 1]; got {lr_epoch_decay}.")
+        if decay_beta1 is not None and not 0.0 <= decay_beta1 < 1.0:
+            raise ValueError(f"decay_beta1 must lie in [0, 1); got {decay_beta1}.")
         super().__init__()
         self.save_hyperparameters()
         self._rng_state_to_restore: dict[str, Any] | None = None
@@ -252,14 +259,22 @@ class SSLModule(pl.LightningModule):
     # ------------------------------------------------------------------ optimisation
     def lr_schedule(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
         """Per-update rate factor: constant then linear decay to zero over the last
-        ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set."""
+        ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set; with
+        ``decay_beta1``, Adam's beta1 changes where the decay phase starts."""
         epoch_decay = self.hparams.get("lr_epoch_decay")
         if epoch_decay is not None:
             steps_per_epoch = self._steps_per_epoch()
-            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: epoch_decay ** (step // steps_per_epoch))
-        total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
-        start = self.hparams.lr_decay_start
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_decay(step, total, start))
+            factor = lambda step: epoch_decay ** (step // steps_per_epoch)  # noqa: E731
+            decay_start_step = steps_per_epoch
+        else:
+            total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
+            start = self.hparams.lr_decay_start
+            factor = lambda step: linear_decay(step, total, start)  # noqa: E731
+            decay_start_step = math.ceil(start * total)
+        decay_beta1 = self.hparams.get("decay_beta1")
+        if decay_beta1 is None:
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return DecayPhaseBeta1(optimizer, factor, decay_beta1, decay_start_step)
 
     def _steps_per_epoch(self) -> int:
         """Training batches per epoch, known once the trainer has set up its training loader."""
