@@ -9,7 +9,7 @@ import torch
 from datamodules import LabeledUnlabeledDataModule, ToyDataModule
 from ssl_kit.methods import ImprovedGAN, LadderNetwork, Supervised
 from ssl_kit.methods.base import linear_decay
-from ssl_kit.optim import adam
+from ssl_kit.optim import DecayPhaseBeta1, adam
 
 
 def make_trainer(tmp_path, **kwargs) -> pl.Trainer:
@@ -198,3 +198,9 @@ def test_decay_beta1_survives_a_resume(blobs, tmp_path) -> None:
 def test_decay_beta1_outside_unit_interval_is_refused(beta1) -> None:
     with pytest.raises(ValueError, match="decay_beta1"):
         Supervised(num_classes=3, input_shape=(5,), decay_beta1=beta1)
+
+
+def test_decay_beta1_needs_an_optimiser_with_betas() -> None:
+    sgd = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="betas"):
+        DecayPhaseBeta1(sgd, lambda step: 1.0, 0.5, 3)
