@@ -159,6 +159,7 @@ def test_calibration_error_is_computed_on_probabilities() -> None:
     ({"lr_decay_start": 0.25}, [0.9] * 3 + [0.5] * 7),  # 2.5 rounds up: update 3 is the first decayed one
     ({"lr_epoch_decay": 0.5}, [0.9] * 4 + [0.5] * 6),  # the first epoch (4 updates) is undecayed
     ({"lr_decay_start": 1.0}, [0.9] * 10),  # constant rate: no decay phase, no switch
+    ({"lr_epoch_decay": 1.0}, [0.9] * 10),  # the same constant rate, written as an epoch factor
 ])
 def test_decay_beta1_switches_where_the_rate_starts_to_decay(schedule, expected, blobs, tmp_path) -> None:
     dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=10,

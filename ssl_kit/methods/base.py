@@ -73,7 +73,8 @@ class SSLModule(pl.LightningModule):
         decay_beta1: if set, Adam's beta1 from the start of the decay phase on (update
             ``lr_decay_start * max_steps``, or the second epoch with ``lr_epoch_decay``); the VAT
             authors' TensorFlow code lowers it from 0.9 to 0.5 when its linear decay starts.
-            ``None`` keeps ``betas`` throughout.
+            ``None`` keeps ``betas`` throughout, as does a constant rate (``lr_decay_start`` or
+            ``lr_epoch_decay`` 1.0), which has no decay phase.
         ema_decay: if set, evaluate an exponential moving average of the classifier's weights
             with this decay.
         check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
@@ -272,7 +273,7 @@ class SSLModule(pl.LightningModule):
             factor = lambda step: linear_decay(step, total, start)  # noqa: E731
             decay_start_step = math.ceil(start * total)
         decay_beta1 = self.hparams.get("decay_beta1")
-        if decay_beta1 is None:
+        if decay_beta1 is None or epoch_decay == 1.0:  # a constant epoch factor has no decay phase
             return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return DecayPhaseBeta1(optimizer, factor, decay_beta1, decay_start_step)
 
