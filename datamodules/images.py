@@ -31,8 +31,8 @@ class ImageDataModule(LabeledUnlabeledDataModule):
 
     Subclasses implement :meth:`load_images` and set ``num_classes`` and ``input_shape``. The
     pipeline is: ``uint8`` pixels -> :func:`~datamodules.transforms.scale_images` (``scaling``)
-    -> optional ZCA whitening fitted on all training images (labeled, unlabeled and extra
-    unlabeled; no labels are used) and applied to every split -> at training time, optional
+    -> optional ZCA whitening fitted on the training images (labeled, unlabeled and extra
+    unlabeled, not the ``num_val`` validation images; no labels are used) and applied to every split -> at training time, optional
     translation / flip augmentation drawn independently for the labeled and unlabeled batches.
 
     Args:
@@ -93,7 +93,8 @@ class ImageDataModule(LabeledUnlabeledDataModule):
         x_train, x_test = scale_images(raw.x_train, self.scaling), scale_images(raw.x_test, self.scaling)
         x_extra = None if raw.x_extra is None else scale_images(raw.x_extra, self.scaling)
         if self.zca:
-            fit_on = x_train if x_extra is None else torch.cat([x_train, x_extra])
+            fit_on = self._without_validation_rows(x_train, raw.y_train)
+            fit_on = fit_on if x_extra is None else torch.cat([fit_on, x_extra])
             dims = fit_on[0].numel()
             if len(fit_on) < dims:
                 rank_zero_warn(
@@ -106,6 +107,14 @@ class ImageDataModule(LabeledUnlabeledDataModule):
             x_extra = None if x_extra is None else whiten(x_extra)
         self._extra_images = x_extra
         return x_train, raw.y_train, x_test, raw.y_test
+
+    def _without_validation_rows(self, x_train: torch.Tensor, y_train: torch.Tensor) -> torch.Tensor:
+        """The training images outside the validation split (all of them when ``num_val`` is 0)."""
+        if not self.num_val:
+            return x_train
+        keep = torch.ones(len(x_train), dtype=torch.bool)
+        keep[self.resolve_split(torch.as_tensor(y_train).long()).val] = False
+        return x_train[keep]
 
     def load_extra_unlabeled(self) -> torch.Tensor | None:
         """The preprocessed unlabeled-only images of :meth:`load_images`, if any."""

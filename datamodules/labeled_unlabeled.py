@@ -222,7 +222,14 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     # ----------------------------------------------------------------- set-up
     def setup(self, stage: str | None = None) -> None:
         """Load the tensors and draw (or read) the split."""
-        _, y_train, _, _ = self.tensors
+        self.resolve_split(self.tensors[1])
+
+    def resolve_split(self, y_train: torch.Tensor) -> SplitIndices:
+        """The split of this run: read from ``split_file`` if it exists, else drawn (and saved there).
+
+        Resolved once and kept; preprocessing fitted on the training inputs (ZCA) calls it while
+        the tensors load, to leave the validation rows out of the fit.
+        """
         if self.split is None:
             if self.split_file and Path(self.split_file).exists():
                 self.split = self._checked_split(SplitIndices.load(self.split_file), len(y_train))
@@ -230,6 +237,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
                 self.split = self.draw_split(y_train)
                 if self.split_file and self._world()[0] == 0:  # every rank draws the same split
                     self.split.save(self.split_file)
+        return self.split
 
     def _checked_split(self, split: SplitIndices, num_train: int) -> SplitIndices:
         """A split read from ``split_file``, refused if it does not fit this data and these settings."""

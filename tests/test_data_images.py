@@ -172,6 +172,24 @@ def test_cifar10_zca_is_cached_on_disk_and_refit_when_files_change(
     assert len(fits) == 2 and len(list((tmp_path / "cache").glob("zca-*.pt"))) == 2
 
 
+def test_zca_leaves_the_validation_images_out_of_its_fit(fake_cifar: Path, tmp_path: Path) -> None:
+    """With num_val, the whitening (here its mean) is fitted on the other training images only."""
+    options = {"data_dir": str(fake_cifar), "verify_checksums": False, "scaling": "vat", "zca": True,
+               "zca_eps": 1e-2, "zca_cache_dir": str(tmp_path / "cache"), "num_labeled": 20}
+    dm = CIFAR10DataModule(**options, num_val=50)
+    white, _, _, _ = dm.tensors
+    val = dm.split.val
+    assert len(val) == 50
+    dm.setup("fit")
+    assert dm.split.val == val  # setup keeps the split the fit left out
+    rest = torch.ones(len(white), dtype=torch.bool)
+    rest[val] = False
+    assert white.flatten(1)[rest].mean(0).abs().max() < 1e-4  # centred by the other images' mean
+    assert white.flatten(1)[~rest].mean(0).abs().max() > 1e-2  # not by the validation images'
+    unsplit = CIFAR10DataModule(**options).tensors[0].flatten(1)  # num_val 0: fitted on every image
+    assert unsplit.mean(0).abs().max() < 1e-4 and not torch.allclose(unsplit, white.flatten(1), atol=1e-3)
+
+
 def test_zca_cache_dir_that_cannot_be_written_only_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
