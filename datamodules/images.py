@@ -32,8 +32,9 @@ class ImageDataModule(LabeledUnlabeledDataModule):
     Subclasses implement :meth:`load_images` and set ``num_classes`` and ``input_shape``. The
     pipeline is: ``uint8`` pixels -> :func:`~datamodules.transforms.scale_images` (``scaling``)
     -> optional ZCA whitening fitted on the training images (labeled, unlabeled and extra
-    unlabeled, not the ``num_val`` validation images; no labels are used) and applied to every split -> at training time, optional
-    translation / flip augmentation drawn independently for the labeled and unlabeled batches.
+    unlabeled, not the ``num_val`` validation images; no labels are used) and applied to every
+    split -> at training time, optional translation / flip augmentation drawn independently for
+    the labeled and unlabeled batches.
 
     Args:
         data_dir: root of the data files; default ``$SSL_KIT_DATA`` or ``./data``.
