@@ -44,7 +44,9 @@ def rarest_class_share(logits: torch.Tensor) -> torch.Tensor:
     1.0 when every class is predicted equally often, 0.0 when some class is never predicted. On
     unlabeled batches of a class-balanced data set it shows a failure the training losses hide: a
     whole cluster taking another class's label (VAT with 100 MNIST labels, the labeled
-    cross-entropy still near 0; docs/results/vat_mnist100_full.md).
+    cross-entropy still near 0; docs/results/vat_mnist100_full.md). It does not show part of a
+    cluster merging into a neighbour (one class over-predicted while every class is still
+    predicted, as in two of the seven VAT runs there); a validation curve does.
 
     Args:
         logits: ``(batch, num_classes)`` class scores.
