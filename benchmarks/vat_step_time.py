@@ -13,7 +13,10 @@ Prints three ratios (medians over timed steps, after warm-up):
   datamodule's sampler) / a plain PyTorch loop doing the same maths on batches gathered by index
   from the same in-memory tensors — target at most 1.1.
 
-    python benchmarks/vat_step_time.py [--steps 60] [--threads 2]
+    python benchmarks/vat_step_time.py [--steps 60] [--threads 2] [--profile]
+
+``--profile`` also prints where the plain steps' time goes (``torch.profiler``, 10 steps each,
+operators by self CPU time).
 """
 
 from __future__ import annotations
@@ -115,10 +118,25 @@ def step_flops(step) -> int:
     return counter.get_total_flops()
 
 
+def print_profile(name: str, step, steps: int = 10, rows: int = 8) -> None:
+    """Operators of ``steps`` calls of ``step`` by self CPU time, per step."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    ops = sorted(prof.key_averages(), key=lambda op: op.self_cpu_time_total, reverse=True)
+    total = sum(op.self_cpu_time_total for op in ops) / steps / 1e3
+    print(f"{name}: {total:.1f} ms of operator time per step; largest:")
+    for op in ops[:rows]:
+        print(f"    {op.key:<40} {op.self_cpu_time_total / steps / 1e3:7.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="also print an operator breakdown of both steps")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -135,6 +153,9 @@ def main() -> None:
     print(f"VAT step (plain)          {1e3 * t_vat:8.1f} ms   VAT / supervised = {t_vat / t_sup:.2f}  (target <= 3.0)")
     print(f"matrix FLOPs per step     supervised {f_sup / 1e6:.0f} M, VAT {f_vat / 1e6:.0f} M   ratio = {f_vat / f_sup:.2f}")
     print(f"VAT step (Lightning)      {1e3 * t_pl:8.1f} ms   Lightning / plain = {t_pl / t_vat:.2f}  (target <= 1.1)")
+    if args.profile:
+        print_profile("supervised step (plain)", supervised_step)
+        print_profile("VAT step (plain)", vat_step)
 
 
 if __name__ == "__main__":
