@@ -266,14 +266,14 @@ class SSLModule(pl.LightningModule):
         if epoch_decay is not None:
             steps_per_epoch = self._steps_per_epoch()
             factor = lambda step: epoch_decay ** (step // steps_per_epoch)  # noqa: E731
-            decay_start_step = steps_per_epoch
+            decay_start_step = steps_per_epoch if epoch_decay < 1.0 else None
         else:
             total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
             start = self.hparams.lr_decay_start
             factor = lambda step: linear_decay(step, total, start)  # noqa: E731
-            decay_start_step = math.ceil(start * total)
+            decay_start_step = math.ceil(start * total) if start < 1.0 else None
         decay_beta1 = self.hparams.get("decay_beta1")
-        if decay_beta1 is None or epoch_decay == 1.0:  # a constant epoch factor has no decay phase
+        if decay_beta1 is None or decay_start_step is None:  # a constant rate has no decay phase
             return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return DecayPhaseBeta1(optimizer, factor, decay_beta1, decay_start_step)
 
