@@ -10,8 +10,17 @@ takerum/vat normalises with ``sqrt(var + 1e-6)``; ``torch.nn.BatchNorm1d`` defau
 from __future__ import annotations
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def set_batch_norm_eps(module: torch.nn.Module, eps: float) -> int:
+    """Sets ``eps`` of every batch-norm layer in ``module``; returns how many layers it set."""
+    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    for layer in layers:
+        layer.eps = eps
+    return len(layers)
 
 
 class ReferenceBatchNormEps(pl.Callback):
@@ -29,7 +38,5 @@ class ReferenceBatchNormEps(pl.Callback):
         self.eps = eps
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        layers = [m for m in pl_module.modules() if isinstance(m, _BatchNorm)]
-        for layer in layers:
-            layer.eps = self.eps
-        rank_zero_info(f"ReferenceBatchNormEps: eps = {self.eps} in {len(layers)} batch-norm layers")
+        count = set_batch_norm_eps(pl_module, self.eps)
+        rank_zero_info(f"ReferenceBatchNormEps: eps = {self.eps} in {count} batch-norm layers")

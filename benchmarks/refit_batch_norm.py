@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from reference_bn_eps import set_batch_norm_eps  # sibling script
 from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
 
 from datamodules import MNISTDataModule
@@ -31,6 +32,13 @@ def main() -> None:
     parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints of ssl_kit methods trained on MNIST")
     parser.add_argument("--data-dir", default=None, help="root holding MNIST/raw (default: $SSL_KIT_DATA)")
     parser.add_argument("--batch-size", type=int, default=250, help="inputs per batch of the refit")
+    parser.add_argument(
+        "--batch-norm-eps",
+        type=float,
+        default=None,
+        help="eps of every batch-norm layer (not stored in checkpoints; e.g. 1e-6 for runs trained with "
+        "benchmarks/reference_bn_eps.py)",
+    )
     args = parser.parse_args()
     for path in args.checkpoints:
         module = load_model(path)
@@ -38,6 +46,8 @@ def main() -> None:
         data = MNISTDataModule(data_dir=args.data_dir, flatten=len(module.input_shape) == 1)
         _, _, x_test, y_test = data.tensors
         model = module.eval_classifier
+        if args.batch_norm_eps is not None:
+            set_batch_norm_eps(model, args.batch_norm_eps)
         before = test_error(model, x_test, y_test)
         layers = recompute_batch_norm_statistics(model, data.unlabeled_inputs(), args.batch_size)
         after = test_error(model, x_test, y_test)
