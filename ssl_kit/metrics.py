@@ -46,7 +46,7 @@ def rarest_class_share(logits: torch.Tensor) -> torch.Tensor:
     whole cluster taking another class's label (VAT with 100 MNIST labels, the labeled
     cross-entropy still near 0; docs/results/vat_mnist100_full.md). It does not show part of a
     cluster merging into a neighbour (one class over-predicted while every class is still
-    predicted, as in two of the seven VAT runs there); a validation curve does.
+    predicted, as in VAT seeds 6 and 7 there); a validation curve does.
 
     Args:
         logits: ``(batch, num_classes)`` class scores.
