@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
+from robustness import checkpoint_mnist_data, load_model  # sibling script's loaders (puts the repo on sys.path)
 
-from datamodules import MNISTDataModule
 from ssl_kit.losses import frozen_batchnorm_stats
 
 
@@ -37,16 +36,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the unlabeled draw")
     args = parser.parse_args()
     for path in args.checkpoints:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        split = checkpoint.get("MNISTDataModule", {}).get("split")
-        if split is None:
-            raise SystemExit(f"{path}: no MNISTDataModule split stored in this checkpoint.")
         module = load_model(path)
-        x_train, y_train, _, _ = MNISTDataModule(data_dir=args.data_dir, flatten=len(module.input_shape) == 1).tensors
-        labeled = torch.tensor(split["labeled"])
+        data = checkpoint_mnist_data(path, module, args.data_dir)
+        split = data.resolve_split(data.tensors[1])
+        x_train, y_train, _, _ = data.tensors
+        labeled = torch.tensor(split.labeled)
         x_l, y_l = x_train[labeled], y_train[labeled]
         generator = torch.Generator().manual_seed(args.seed)
-        unlabeled = torch.tensor(split["unlabeled"])[torch.randperm(len(split["unlabeled"]), generator=generator)]
+        unlabeled = torch.tensor(split.unlabeled)[torch.randperm(len(split.unlabeled), generator=generator)]
         x_u = x_train[unlabeled[: args.unlabeled]]
         net = module.classifier
         print(f"{path}: {type(module).__name__}, {len(labeled)} labeled examples")

@@ -2,7 +2,8 @@
 
 Measures what :class:`ssl_kit.callbacks.PopulationBatchNorm` changes on checkpoints that were
 trained without it: the weights stay, only the batch-norm statistics are recomputed over the
-unlabeled pool (the whole MNIST training set). Usage::
+run's unlabeled pool (the split stored in the checkpoint: the whole MNIST training set, less the
+validation images of a run with ``num_val > 0``), as the callback does at the end of training. Usage::
 
     SSL_KIT_DATA=../shared/data python benchmarks/refit_batch_norm.py RUN/checkpoints/last.ckpt ...
 """
@@ -13,9 +14,8 @@ import argparse
 
 import torch
 from reference_bn_eps import set_batch_norm_eps  # sibling script
-from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
+from robustness import checkpoint_mnist_data, load_model  # sibling script's loaders (puts the repo on sys.path)
 
-from datamodules import MNISTDataModule
 from ssl_kit.callbacks import recompute_batch_norm_statistics
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     for path in args.checkpoints:
         module = load_model(path)
         method = type(module).__name__
-        data = MNISTDataModule(data_dir=args.data_dir, flatten=len(module.input_shape) == 1)
+        data = checkpoint_mnist_data(path, module, args.data_dir)
         _, _, x_test, y_test = data.tensors
         model = module.eval_classifier
         if args.batch_norm_eps is not None:

@@ -45,6 +45,22 @@ def load_model(path: str, model_class: str | None = None) -> SSLModule:
     return model.eval()
 
 
+def checkpoint_mnist_data(path: str, model: SSLModule, data_dir: str | None = None) -> MNISTDataModule:
+    """The MNIST data module of a checkpoint's run: its stored split (labeled, unlabeled, validation).
+
+    Checkpoints written without a stored split (not trained through the data module) get the
+    default one, which a run with ``num_val > 0`` did not use; a note says so.
+    """
+    data = MNISTDataModule(data_dir=data_dir, flatten=len(model.input_shape) == 1)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    state = checkpoint.get(MNISTDataModule.__qualname__, {})
+    if "split" in state:
+        data.load_state_dict({"split": state["split"]})
+    else:
+        print(f"{path}: no stored split; using the default one (100 labels, split seed 0, no validation).")
+    return data
+
+
 @torch.no_grad()
 def _errors(logits: torch.Tensor, y: torch.Tensor) -> int:
     return int((logits.argmax(-1) != y).sum())
