@@ -38,7 +38,9 @@ def main() -> None:
     for path in args.checkpoints:
         module = load_model(path)
         data = checkpoint_mnist_data(path, module, args.data_dir)
-        split = data.resolve_split(data.tensors[1])
+        if data.split is None:  # a default draw would not be this run's labeled examples
+            raise SystemExit(f"{path}: no MNISTDataModule split stored in this checkpoint.")
+        split = data.split
         x_train, y_train, _, _ = data.tensors
         labeled = torch.tensor(split.labeled)
         x_l, y_l = x_train[labeled], y_train[labeled]

@@ -11,11 +11,12 @@ Lightning log folders (each holding ``metrics.csv`` with ``val/error``)::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from robustness import ROOT  # noqa: F401  (the sibling script puts the repo on sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's ssl_kit first
 
-from ssl_kit.benchmark.runner import read_curve
+from ssl_kit.benchmark.runner import read_curve  # noqa: E402
 
 
 def parse_run(text: str) -> tuple[str, Path]:

@@ -27,7 +27,6 @@ def write_metrics(folder: Path, values: list[float]) -> Path:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     """Call the script's ``main`` with the given arguments; returns ``(exit code, stdout + stderr)``."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports its sibling, as when run
     spec = importlib.util.spec_from_file_location("plot_val_curves", BENCHMARKS / "plot_val_curves.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
