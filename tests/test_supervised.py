@@ -40,6 +40,11 @@ def test_learns_blobs_and_reports_percent_metrics(blobs, tmp_path) -> None:
     probs = torch.cat(trainer.predict(model, dm))
     assert probs.shape == (90, 3) and torch.allclose(probs.sum(1), torch.ones(90))
     assert (probs.argmax(1) == blobs[3]).float().mean() * 100 == pytest.approx(result["test/acc"], abs=1e-3)
+    confused = [
+        100.0 * ((blobs[3] == true) & (probs.argmax(1) == pred)).sum().item() / (blobs[3] == true).sum().item()
+        for true in range(3) for pred in range(3) if pred != true
+    ]
+    assert result["test/largest_confusion"] == pytest.approx(max(confused), abs=1e-3)
 
 
 def test_supervised_ignores_unlabeled_inputs(blobs) -> None:
