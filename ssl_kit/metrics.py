@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError, MulticlassConfusionMatrix
@@ -32,7 +34,7 @@ class LargestConfusion(MulticlassConfusionMatrix):
     to a neighbour, 2.5-8.3 % in between.
     """
 
-    def __init__(self, num_classes: int, **kwargs) -> None:
+    def __init__(self, num_classes: int, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, normalize="none", **kwargs)
 
     def compute(self) -> torch.Tensor:

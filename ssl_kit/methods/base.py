@@ -55,8 +55,10 @@ class SSLModule(pl.LightningModule):
 
     A method overrides :meth:`training_step` (and, with manual optimisation, its optimisers).
     Validation and test run the classifier (or its moving average) on plain ``(x, y)`` batches and
-    log ``val/acc``, ``val/error``, ``test/acc``, ``test/error`` (percent), macro accuracy and the
-    expected calibration error; ``test`` also writes the confusion matrix to the log folder.
+    log ``val/acc``, ``val/error``, ``test/acc``, ``test/error`` (percent), macro accuracy, the
+    expected calibration error and the largest confusion between two classes
+    (:class:`ssl_kit.metrics.LargestConfusion`); ``test`` also writes the confusion matrix to the
+    log folder.
 
     Args:
         num_classes: number of classes (linked from the datamodule by the CLI).
