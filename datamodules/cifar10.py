@@ -11,6 +11,10 @@ from torchvision.datasets import CIFAR10
 from datamodules.images import ImageDataModule, RawImages
 
 
+#: The class names of ``batches.meta``, in label order.
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
 class _CIFAR10WithoutChecksums(CIFAR10):
     """torchvision's CIFAR-10 reader with the MD5 checks reduced to "the file exists".
 
@@ -60,6 +64,7 @@ class CIFAR10DataModule(ImageDataModule):
         self.download = download
         self.verify_checksums = verify_checksums
         self.num_classes = 10
+        self.class_names = CIFAR10_CLASSES
         self.input_shape = (3, 32, 32)
         self.configure_augmentation()
 

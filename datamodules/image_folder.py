@@ -150,6 +150,7 @@ class ImageFolderDataModule(ImageDataModule):
         self.image_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.grayscale = grayscale
         self.classes, self.class_to_idx = find_visible_classes(labeled_dir)
+        self.class_names = self.classes
         self.num_classes = len(self.classes)
         self.input_shape = (1 if grayscale else 3, *self.image_size)
         self.configure_augmentation()

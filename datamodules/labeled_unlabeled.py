@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -11,9 +11,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from datamodules.preprocessing import Preprocessing
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
 from datamodules.transforms import single_threaded
+from datamodules.user_inputs import ArrayLike, as_input_tensor, encode_labels, read_dataset
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -95,9 +97,16 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
 
     Training batches are :class:`MixedBatch` tuples; ``labeled_batch_size`` and
     ``unlabeled_batch_size`` are GLOBAL (per optimizer step, over all devices). Validation and
-    test loaders yield plain ``(x, y)`` batches. When ``num_val`` is 0, validation runs on the
-    test set (the papers report test error at the end of a fixed schedule; pick
-    ``num_val > 0`` for model selection).
+    test loaders yield plain ``(x, y)`` batches.
+
+    **Validation is never the test set under another name.** With ``num_val > 0`` the periodic
+    evaluation reads the held-out validation split and is logged as ``val/*`` (``val/error``, ...),
+    which checkpoint selection and early stopping may monitor. With ``num_val: 0`` (the default,
+    the papers' protocol of reporting the test error at the end of a fixed schedule) there is no
+    validation data: the periodic evaluation reads the test set and is logged under its true
+    name, ``test/*`` (``val_split`` is ``"test"``), so a learning curve is still drawn but nothing
+    logs ``val/error``, and a ``ModelCheckpoint(monitor="val/error")`` stops with Lightning's
+    "could not find the monitored key" instead of selecting a checkpoint on the test set.
 
     Args:
         num_labeled: labeled examples, drawn class-balanced from the training set.
@@ -156,6 +165,22 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self._extra_loaded = False
         self._sampler: MixedBatchSampler | None = None
         self._sampler_state: dict[str, Any] | None = None
+
+    @property
+    def class_names(self) -> list[str]:
+        """Names of the classes in index order (default ``"0".."K-1"``); kept in checkpoints and used by
+        predictions and the confusion matrix."""
+        names = self.__dict__.get("_class_names")
+        return list(names) if names is not None else [str(k) for k in range(self.num_classes)]
+
+    @class_names.setter
+    def class_names(self, names: Sequence[str]) -> None:
+        self._class_names = [str(name) for name in names]
+
+    def preprocessing(self) -> Preprocessing:
+        """How raw inputs become this datamodule's tensors (kept in checkpoints for prediction);
+        default: inputs used as given. Image datamodules return their scaling / whitening."""
+        return Preprocessing()
 
     # ----------------------------------------------------------------- data source
     def load_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -325,8 +350,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
         return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size, num_workers=self.num_workers)
 
+    @property
+    def val_split(self) -> str:
+        """What :meth:`val_dataloader` reads: ``"val"`` (held-out split) or ``"test"`` (``num_val`` 0);
+        methods log the periodic evaluation under this name."""
+        return "val" if self.num_val else "test"
+
     def val_dataloader(self) -> DataLoader:
-        """Labeled ``(x, y)`` batches of the validation split (or the test set if ``num_val`` is 0)."""
+        """Labeled ``(x, y)`` batches of the validation split (or of the test set if ``num_val`` is 0,
+        logged as ``test/*``: see :attr:`val_split`)."""
         self.setup("validate")
         assert self.split is not None
         x_train, y_train, x_test, y_test = self.tensors
@@ -371,16 +403,18 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     @classmethod
     def from_tensors(
         cls,
-        x_train: torch.Tensor,
-        y_train: torch.Tensor,
-        x_test: torch.Tensor,
-        y_test: torch.Tensor,
+        x_train: ArrayLike,
+        y_train: ArrayLike,
+        x_test: ArrayLike,
+        y_test: ArrayLike,
         num_classes: int | None = None,
-        x_unlabeled: torch.Tensor | None = None,
+        x_unlabeled: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> TensorDataModule:
-        """A datamodule over in-memory tensors (``kwargs`` go to :class:`LabeledUnlabeledDataModule`).
+        """A datamodule over in-memory tensors or NumPy arrays (``kwargs`` go to :class:`LabeledUnlabeledDataModule`).
 
+        Labels may be indices, other integers or names (see :func:`~datamodules.user_inputs.encode_labels`).
         ``x_unlabeled`` (optional) holds inputs without any labels; they are appended to the
         unlabeled pool.
 
@@ -388,61 +422,63 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             >>> dm = LabeledUnlabeledDataModule.from_tensors(x, y, x_test, y_test, num_labeled=20,
             ...                                              labeled_batch_size=20)
         """
-        return TensorDataModule(
-            x_train, y_train, x_test, y_test, num_classes=num_classes, x_unlabeled=x_unlabeled, **kwargs
-        )
+        return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, x_unlabeled=x_unlabeled,
+                                class_names=class_names, **kwargs)
 
     @classmethod
     def from_datasets(
         cls, train: Dataset, test: Dataset, num_classes: int | None = None, **kwargs: Any
     ) -> TensorDataModule:
-        """A datamodule over any two datasets returning ``(x, y)`` (read once into memory)."""
-        x_train, y_train = dataset_to_tensors(train)
-        x_test, y_test = dataset_to_tensors(test)
+        """A datamodule over two datasets (read once into memory) whose items are ``(x, y)`` pairs or dicts
+        with an input key (``"x"``, ``"input"``, ``"image"``, ... :data:`~datamodules.user_inputs.INPUT_KEYS`)
+        and a label key (``"y"``, ``"label"``, ``"target"``, ... :data:`~datamodules.user_inputs.LABEL_KEYS`)."""
+        x_train, y_train = read_dataset(train)
+        x_test, y_test = read_dataset(test)
         return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, **kwargs)
 
 
 def dataset_to_tensors(dataset: Dataset, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read a whole ``(x, y)`` dataset into two tensors (float64 inputs, e.g. from NumPy, become float32)."""
-    xs, ys = [], []
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        x = torch.as_tensor(x)
-        xs.append(x.float() if x.dtype == torch.float64 else x)
-        ys.append(torch.as_tensor(y))
-    if not xs:
-        raise ValueError("The dataset is empty.")
-    return torch.cat(xs), torch.cat(ys)
+    """Read a whole dataset of ``(x, y)`` pairs or dicts into inputs and class indices (see :func:`encode_labels`)."""
+    x, y = read_dataset(dataset, batch_size)
+    return x, encode_labels(y)[0][0]
 
 
 class TensorDataModule(LabeledUnlabeledDataModule):
     """:class:`LabeledUnlabeledDataModule` over tensors the user already has in memory.
 
     Args:
-        x_train: training inputs, ``(N, *input_shape)``.
-        y_train: integer training labels, ``(N,)``.
+        x_train: training inputs, ``(N, *input_shape)`` (tensor or NumPy array).
+        y_train: training labels, ``(N,)``: class indices, other integers or names.
         x_test: test inputs.
-        y_test: integer test labels.
-        num_classes: number of classes; default: ``max(label) + 1``.
+        y_test: test labels.
+        num_classes: number of classes when the labels are indices ``0..K-1`` (a class may be
+            absent from the data); default: inferred by :func:`~datamodules.user_inputs.encode_labels`
+            (``0..max`` for indices, else one class per distinct label).
         x_unlabeled: optional inputs without labels, appended to the unlabeled pool.
+        class_names: names of the classes in index order (or the vocabulary of name labels);
+            default: the distinct labels as text.
         **kwargs: see :class:`LabeledUnlabeledDataModule`.
     """
 
     def __init__(
         self,
-        x_train: torch.Tensor,
-        y_train: torch.Tensor,
-        x_test: torch.Tensor,
-        y_test: torch.Tensor,
+        x_train: ArrayLike,
+        y_train: ArrayLike,
+        x_test: ArrayLike,
+        y_test: ArrayLike,
         num_classes: int | None = None,
-        x_unlabeled: torch.Tensor | None = None,
+        x_unlabeled: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        y_all = torch.cat([torch.as_tensor(y_train).reshape(-1), torch.as_tensor(y_test).reshape(-1)])
-        self.num_classes = int(num_classes if num_classes is not None else y_all.max().item() + 1)
+        (y_train, y_test), self.class_names = encode_labels(y_train, y_test, num_classes=num_classes,
+                                                            class_names=class_names)
+        self.num_classes = len(self.class_names)
+        x_train, x_test = as_input_tensor(x_train, "training inputs"), as_input_tensor(x_test, "test inputs")
         self.input_shape = tuple(x_train.shape[1:])
-        self._tensors = self._checked(x_train, torch.as_tensor(y_train), x_test, torch.as_tensor(y_test))
-        self._x_unlabeled = x_unlabeled
+        self._tensors = self._checked(x_train, y_train, x_test, y_test)
+        self._x_unlabeled = None if x_unlabeled is None else as_input_tensor(x_unlabeled, "unlabeled inputs")
         self.extra_unlabeled  # noqa: B018  (check the extra inputs now: errors at construction)
 
     def load_extra_unlabeled(self) -> torch.Tensor | None:

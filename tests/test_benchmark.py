@@ -34,7 +34,8 @@ def tiny_grid() -> dict:
         },
         "settings": {"rings16": {"data.init_args.num_labeled": 16}},
         "seeds": [1, 2],
-        "overrides": {"trainer.max_steps": 20, "trainer.val_check_interval": 10,
+        # a validation split: without one the periodic evaluation is the test set, logged as test/*
+        "overrides": {"trainer.max_steps": 20, "trainer.val_check_interval": 10, "data.init_args.num_val": 20,
                       "data.init_args.num_train": 200, "data.init_args.num_test": 200},
         "published": {"supervised/rings16": 5.0},
     }
