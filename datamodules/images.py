@@ -10,7 +10,8 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
 from datamodules.transforms import Backend, Scaling, build_augmentation, scale_images
-from datamodules.zca import fit_zca_cached
+from datamodules.preprocessing import Preprocessing
+from datamodules.zca import ZCA, fit_zca_cached
 
 
 class RawImages(NamedTuple):
@@ -71,6 +72,7 @@ class ImageDataModule(LabeledUnlabeledDataModule):
         self.hflip = hflip
         self.augment_backend = augment_backend
         self._extra_images: torch.Tensor | None = None
+        self._whiten: ZCA | None = None
 
     def configure_augmentation(self) -> None:
         """Set ``train_transform`` from ``translate``, ``hflip`` and ``augment_backend``.
@@ -78,6 +80,13 @@ class ImageDataModule(LabeledUnlabeledDataModule):
         Call at the end of a subclass's ``__init__``, once ``input_shape`` is known.
         """
         self.train_transform = build_augmentation(self.input_shape, self.translate, self.hflip, self.augment_backend)
+
+    def preprocessing(self) -> Preprocessing:
+        """Scaling and (fitted) ZCA of these images, for prediction on new raw images."""
+        if self.zca and self._whiten is None:
+            self.tensors  # noqa: B018  (fits the whitening)
+        channels, height, width = self.input_shape
+        return Preprocessing("images", self.scaling, self._whiten, (height, width), channels)
 
     def load_images(self) -> RawImages:
         """Return the raw ``uint8`` images and labels; subclasses implement this."""
@@ -103,7 +112,7 @@ class ImageDataModule(LabeledUnlabeledDataModule):
                     f"span are scaled by 1/sqrt(zca_eps) = {self.zca_eps ** -0.5:.3g}, which inflates test images "
                     "that have any component there. Use more (unlabeled) images, a larger zca_eps, or zca: false."
                 )
-            whiten = fit_zca_cached(fit_on, self.zca_eps, self.zca_cache_dir)
+            whiten = self._whiten = fit_zca_cached(fit_on, self.zca_eps, self.zca_cache_dir)
             x_train, x_test = whiten(x_train), whiten(x_test)
             x_extra = None if x_extra is None else whiten(x_extra)
         self._extra_images = x_extra

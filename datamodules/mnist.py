@@ -12,6 +12,7 @@ import torch
 from torchvision.datasets import MNIST
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
+from datamodules.preprocessing import Preprocessing
 
 
 # Sizes and MD5 sums of the official, uncompressed idx files (torchvision only knows the .gz ones).
@@ -84,6 +85,10 @@ class MNISTDataModule(LabeledUnlabeledDataModule):
         self.download = download
         self.num_classes = 10
         self.input_shape = (784,) if flatten else (1, 28, 28)
+
+    def preprocessing(self) -> Preprocessing:
+        """uint8 28x28 digits scaled to [0, 1] (and flattened unless ``flatten`` is false)."""
+        return Preprocessing("images", "unit", None, (28, 28), 1, flatten=self.flatten)
 
     def prepare_data(self) -> None:
         """Download MNIST if asked to (once, on rank 0)."""

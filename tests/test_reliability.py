@@ -123,7 +123,7 @@ def test_checkpoint_of_another_method_is_refused(tmp_path: Path) -> None:
     trainer(tmp_path, 2, callbacks=[ModelCheckpoint(dirpath=tmp_path, filename="sup")]).fit(
         Supervised(2, (2,)), toy_data()
     )
-    with pytest.raises(ValueError, match="written by Supervised, not VAT"):
+    with pytest.raises(ValueError, match="trained as Supervised, not VAT"):
         VAT.load_from_checkpoint(tmp_path / "sup.ckpt")
 
 

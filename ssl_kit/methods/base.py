@@ -18,9 +18,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from ssl_kit.methods.inference import RecordedPredictor
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
 from ssl_kit.optim import DecayPhaseBeta1, adam
+from ssl_kit.resume import settle_epoch_end
 
 
 def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
@@ -50,8 +52,12 @@ class NonFiniteLossError(FloatingPointError):
     """A training loss term became NaN or infinite; the run stops before the weights are updated."""
 
 
-class SSLModule(pl.LightningModule):
+class SSLModule(RecordedPredictor, pl.LightningModule):
     """Base of every method: classifier, supervised loss, metrics, optimiser and prediction.
+
+    Checkpoints record what the model was trained on and refuse other models or data
+    (:mod:`ssl_kit.provenance`); ``predict_proba`` / ``predict`` take raw inputs
+    (:class:`~ssl_kit.methods.inference.RecordedPredictor`).
 
     A method overrides :meth:`training_step` (and, with manual optimisation, its optimisers).
     Validation and test run the classifier (or its moving average) on plain ``(x, y)`` batches and
@@ -107,6 +113,7 @@ class SSLModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self._rng_state_to_restore: dict[str, Any] | None = None
+        self._rng_restore_at_epoch_start = False
         self.num_classes = num_classes
         self.input_shape = tuple(input_shape)
         self.classifier = self.build_classifier()
@@ -169,11 +176,13 @@ class SSLModule(pl.LightningModule):
         data_classes = getattr(data, "num_classes", self.num_classes)
         if data_classes != self.num_classes:
             raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+        if stage == "fit":
+            self.record_training_data(data)
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record the method (to refuse foreign checkpoints) and the RNG states (for exact resume)."""
-        checkpoint["ssl_kit_method"] = type(self).__qualname__
+        """Record what the model was trained on (:mod:`ssl_kit.provenance`) and the RNG states (for exact resume)."""
+        self.save_record(checkpoint, self.trainer.datamodule if self._trainer is not None else None)
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),
             "numpy": _numpy_state_to_plain(np.random.get_state()),
@@ -184,17 +193,25 @@ class SSLModule(pl.LightningModule):
             checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another method; keep its RNG states for the first resumed step."""
-        method = checkpoint.get("ssl_kit_method")
-        if method is not None and method != type(self).__qualname__:
-            raise ValueError(
-                f"This checkpoint was written by {method}, not {type(self).__qualname__}; "
-                f"load it with {method} (e.g. model.class_path: ssl_kit.methods.{method})."
-            )
+        """Refuse a checkpoint of another method, shape, classes or data; settle a checkpoint written at
+        an epoch's end (:func:`~ssl_kit.resume.settle_epoch_end`); keep its RNG states for the resumed run."""
+        self.check_record(checkpoint, self.trainer.datamodule if self._trainer is not None else None)
+        self._rng_restore_at_epoch_start = settle_epoch_end(checkpoint)
         self._rng_state_to_restore = checkpoint.get("rng_states")
 
+    def on_train_epoch_start(self) -> None:
+        # A run continued at an epoch boundary: where the uninterrupted run iterates the training
+        # loader again, which draws one int64 (the workers' base seed) from torch's generator.
+        if self._rng_restore_at_epoch_start and self._rng_state_to_restore is not None:
+            self._restore_rng_states()
+            torch.empty((), dtype=torch.int64).random_()
+
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        # Restored here rather than at load time: building loaders consumes random numbers.
+        # Inside an epoch, restored here rather than at load time: building loaders consumes random numbers.
+        self._restore_rng_states()
+
+    def _restore_rng_states(self) -> None:
+        self._rng_restore_at_epoch_start = False
         if self._rng_state_to_restore is not None:
             torch.set_rng_state(self._rng_state_to_restore["torch"])
             np.random.set_state(_numpy_state_from_plain(self._rng_state_to_restore["numpy"]))
@@ -233,10 +250,15 @@ class SSLModule(pl.LightningModule):
         return self.eval_classifier(x).softmax(dim=-1), y
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """Periodic evaluation, logged as ``val/*``, or as ``test/*`` when the datamodule's
+        ``val_split`` says its loader reads the test set (``num_val`` 0): never the test set under
+        a validation name."""
         probs, y = self._evaluate(batch)
-        self.val_metrics.update(probs, y)
-        for name, metric in self.val_metrics.items(keep_base=False):
-            self.log(name, metric, prog_bar=name == "val/error")
+        data = self.trainer.datamodule if self._trainer is not None else None
+        metrics = self.test_metrics if getattr(data, "val_split", "val") == "test" else self.val_metrics
+        metrics.update(probs, y)
+        for name, metric in metrics.items(keep_base=False):
+            self.log(name, metric, prog_bar=name.endswith("/error"))
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         probs, y = self._evaluate(batch)
