@@ -23,6 +23,14 @@ class ErrorRate(MulticlassAccuracy):
         return 100.0 * (1.0 - super().compute())
 
 
+class PercentCalibrationError(MulticlassCalibrationError):
+    """Expected calibration error (Guo et al. 2017, eq. 3: ``sum_m |B_m|/n |acc(B_m) - conf(B_m)|``) in
+    percent, like every other logged rate."""
+
+    def compute(self) -> torch.Tensor:
+        return 100.0 * super().compute()
+
+
 class LargestConfusion(MulticlassConfusionMatrix):
     """Largest share (percent) of one class's examples predicted as one other class.
 
@@ -45,7 +53,7 @@ class LargestConfusion(MulticlassConfusionMatrix):
 
 
 def classification_metrics(num_classes: int) -> MetricCollection:
-    """Accuracy and error (percent), macro accuracy (percent), expected calibration error and the
+    """Accuracy and error (percent), macro accuracy (percent), expected calibration error (percent) and the
     largest confusion between two classes (percent of the true class, :class:`LargestConfusion`).
 
     Update them with class probabilities: the calibration error takes inputs that all lie in
@@ -56,7 +64,7 @@ def classification_metrics(num_classes: int) -> MetricCollection:
             "acc": PercentAccuracy(num_classes=num_classes, average="micro"),
             "error": ErrorRate(num_classes=num_classes, average="micro"),
             "macro_acc": PercentAccuracy(num_classes=num_classes, average="macro"),
-            "ece": MulticlassCalibrationError(num_classes=num_classes),
+            "ece": PercentCalibrationError(num_classes=num_classes),
             "largest_confusion": LargestConfusion(num_classes=num_classes),
         }
     )

@@ -155,8 +155,8 @@ def test_calibration_error_is_computed_on_probabilities() -> None:
     model.classifier = _FixedLogits(logits)
     model.test_metrics.update(*model._evaluate((torch.zeros(2, 5), y)))
     confidence, prediction = logits.softmax(-1).max(-1)  # 0.539 and 0.489: two of the 15 bins
-    expected = ((prediction == y).float() - confidence).abs().mean()
-    assert model.test_metrics.compute()["test/ece"].item() == pytest.approx(expected.item(), abs=1e-6)
+    expected = 100 * ((prediction == y).float() - confidence).abs().mean()  # percent, like the other rates
+    assert model.test_metrics.compute()["test/ece"].item() == pytest.approx(expected.item(), abs=1e-4)
 
 
 @pytest.mark.parametrize(("schedule", "expected"), [
