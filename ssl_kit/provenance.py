@@ -69,19 +69,19 @@ def record_of(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return dict(record or {})
 
 
-def _classes(names: Sequence[str] | None, count: int | None) -> str:
+def _classes(names: Sequence[str] | None, count: int | None, with_names: bool = False) -> str:
     if count is None:
         return "? classes"
-    default = names is None or list(names) == [str(k) for k in range(count)]
-    shown = "" if default else " (" + ", ".join(list(names)[:6]) + (", ..." if count > 6 else "") + ")"
+    default = names is None or (list(names) == [str(k) for k in range(count)] and not with_names)
+    shown = "" if default else " (" + ", ".join(list(names)[:6]) + (", ..." if len(names) > 6 else "") + ")"
     return f"{count} classes{shown}"
 
 
-def describe(record: dict[str, Any]) -> str:
+def describe(record: dict[str, Any], with_names: bool = False) -> str:
     """``"VAT on (1, 28, 28) inputs, 10 classes"`` (+ class names and preprocessing when they say more)."""
     shape = record.get("input_shape")
     text = f"{record.get('method', '?')} on {tuple(shape) if shape is not None else '?'} inputs, "
-    text += _classes(record.get("class_names"), record.get("num_classes"))
+    text += _classes(record.get("class_names"), record.get("num_classes"), with_names)
     preprocessing = record.get("preprocessing")
     if preprocessing and preprocessing.get("kind", "none") != "none":
         text += f", {Preprocessing.from_dict(preprocessing).describe()}"
@@ -121,11 +121,11 @@ def check_compatible(record: dict[str, Any], other: dict[str, Any], what: str) -
     if "input_shape" in differ:
         theirs.append(f"{tuple(other['input_shape'])} inputs")
     if "num_classes" in differ or "class_names" in differ:
-        theirs.append(_classes(other.get("class_names"), other.get("num_classes")))
+        theirs.append(_classes(other.get("class_names"), other.get("num_classes"), "class_names" in differ))
     if "preprocessing" in differ:
         theirs.append(Preprocessing.from_dict(other["preprocessing"]).describe())
     raise CheckpointMismatchError(
-        f"This checkpoint was trained as {describe(record)}; {what} {', '.join(theirs)}. Use the config and data "
+        f"This checkpoint was trained as {describe(record, 'class_names' in differ)}; {what} {', '.join(theirs)}. Use the config and data "
         "it was trained with (the run folder's config.yaml), or train a new model for this setup."
     )
 
