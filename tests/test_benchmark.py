@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import ssl_kit.benchmark.api as api
+import ssl_kit.benchmark.runner
 import ssl_kit.cli
 from conftest import REPO
 from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
@@ -273,7 +274,7 @@ def test_interrupt_stops_the_grid_and_restores_ctrl_c(tmp_path: Path, monkeypatc
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SystemExit(1)
 
-    monkeypatch.setattr(ssl_kit.cli, "build_cli", interrupted_fit)
+    monkeypatch.setattr(ssl_kit.benchmark.runner, "build_cli", interrupted_fit)
     spec = parse_grid(tiny_grid()).runs(["supervised"])[0]
     try:
         with pytest.raises(SystemExit):
