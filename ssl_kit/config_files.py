@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 import ssl_kit
@@ -15,11 +15,11 @@ def configs_dir() -> Path | None:
     checkout = Path(ssl_kit.__file__).resolve().parents[1] / "configs"
     if checkout.is_dir():
         return checkout
-    try:
-        installed = Path(str(resources.files(CONFIG_PACKAGE)))
-    except ModuleNotFoundError:
-        return None
-    return installed if installed.is_dir() else None
+    spec = importlib.util.find_spec(CONFIG_PACKAGE)  # a folder without __init__.py: a namespace package
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(folder).is_dir():
+            return Path(folder)
+    return None
 
 
 def resolve_config(value: str) -> str:

@@ -226,6 +226,16 @@ SHIPPED = {
 }
 
 
+def test_shipped_grid_by_name_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ssl-kit benchmark --config benchmark/toy`` from any folder: the grid and its method configs
+    are found among the shipped configs."""
+    monkeypatch.chdir(tmp_path)
+    grid = load_grid("benchmark/toy", check_files=True)
+    assert grid.path == REPO / "configs/benchmark/toy.yaml"
+    for spec in grid.runs():
+        assert all(Path(p).is_file() and Path(p).is_relative_to(REPO / "configs") for p in spec.config_paths)
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_grids(name: str) -> None:
     """Structure, method names, and every referenced config exists and parses as a grid entry."""
