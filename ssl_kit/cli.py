@@ -50,7 +50,7 @@ def main(args: list[str] | None = None) -> None:
     if argv[0] in COMMANDS:
         importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
         return
-    build_cli(argv)
+    build_cli(None if args is None else argv)  # None: LightningCLI reads the command line itself
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ runner builds its runs with :func:`build_cli`; :mod:`ssl_kit.cli` dispatches the
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from pytorch_lightning.callbacks import BasePredictionWriter, Callback, ModelCheckpoint, ProgressBar, RichProgressBar
@@ -65,6 +66,13 @@ class SSLKitCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse ``args`` (default: the command line) with each ``--config`` name resolved to a file."""
+        if args is None:  # read the command line here, so LightningCLI does not see args and argv both
+            self.config = parser.parse_args(resolve_config_args(sys.argv[1:]))
+            return
+        super().parse_arguments(parser, resolve_config_args(args) if isinstance(args, list) else args)
+
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Add :func:`default_callbacks` and atomic checkpoint writes
         (:class:`~ssl_kit.checkpoint_io.AtomicCheckpointIO`) unless the config sets ``plugins``."""
@@ -92,7 +100,7 @@ def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) ->
         "subclass_mode_data": True,
         "trainer_defaults": TRAINER_DEFAULTS,
         "save_config_kwargs": {"overwrite": True},
-        "args": None if args is None else resolve_config_args(args),
+        "args": args,
         "run": run,
     }
     options.update(kwargs)
