@@ -170,3 +170,17 @@ def test_load_from_checkpoint_of_another_method_says_which(vat_ckpt: Path) -> No
         LadderNetwork.load_from_checkpoint(vat_ckpt)
     model = ssl_kit.load(vat_ckpt)
     assert type(model).__name__ == "VAT" and model.class_names == ["0", "1"]
+
+
+def test_lightning_predict_writes_class_names_beside_indices(tmp_path: Path) -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from ssl_kit.callbacks import PredictionCSVWriter
+
+    model = Supervised(3, (4,))
+    model.training_record = {"class_names": ["ant", "bee", "cat"]}
+    loader = DataLoader(TensorDataset(torch.randn(10, 4), torch.arange(10) % 3), batch_size=4)
+    pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+               callbacks=[PredictionCSVWriter(output_dir=str(tmp_path))]).predict(model, loader)
+    rows = read_rows(tmp_path / "predictions.csv")
+    assert len(rows) == 10 and all(r["predicted_class"] == model.class_names[int(r["prediction"])] for r in rows)

@@ -16,7 +16,9 @@ class PredictionCSVWriter(BasePredictionWriter):
     """Save the class probabilities of a predict run as ``predictions.csv`` in the run's log folder.
 
     Columns: ``index`` (position in the predict set), ``label`` (when the batches carry labels, as
-    the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax) and ``p_0 .. p_{K-1}``. With
+    the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax), ``predicted_class`` (its name,
+    from the model's ``class_names``) and ``p_0 .. p_{K-1}``. New inputs (files, tensor files, CSV
+    rows) are predicted by ``ssl-kit predict-files`` (:mod:`ssl_kit.predict`). With
     several predict loaders, loader ``i`` goes to ``predictions_<i>.csv``. The datamodules give
     every process the whole predict set, so only global rank 0 writes.
 
@@ -51,14 +53,16 @@ class PredictionCSVWriter(BasePredictionWriter):
                            predictions: Sequence[Any], batch_indices: Sequence[Any]) -> None:
         if not trainer.is_global_zero or not predictions:
             return
+        names = getattr(pl_module, "class_names", None)
         if isinstance(predictions[0], list):  # one list per predict loader
             for loader, loader_predictions in enumerate(predictions):
-                self._write(self.path(trainer, loader), loader_predictions, self._labels.get(loader, []))
+                self._write(self.path(trainer, loader), loader_predictions, self._labels.get(loader, []), names)
         else:
-            self._write(self.path(trainer), predictions, self._labels.get(0, []))
+            self._write(self.path(trainer), predictions, self._labels.get(0, []), names)
 
     @staticmethod
-    def _write(path: Path, predictions: Sequence[torch.Tensor], label_batches: list[torch.Tensor]) -> None:
+    def _write(path: Path, predictions: Sequence[torch.Tensor], label_batches: list[torch.Tensor],
+               class_names: Sequence[str] | None = None) -> None:
         if not predictions:
             return
         probs = torch.cat([p.detach().float().cpu() for p in predictions])
@@ -66,11 +70,14 @@ class PredictionCSVWriter(BasePredictionWriter):
         if labels is not None and len(labels) != len(probs):
             labels = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = ["index", *(["label"] if labels is not None else []), "prediction",
+        if class_names is None or len(class_names) != probs.shape[1]:
+            class_names = [str(k) for k in range(probs.shape[1])]
+        header = ["index", *(["label"] if labels is not None else []), "prediction", "predicted_class",
                   *(f"p_{k}" for k in range(probs.shape[1]))]
         with path.open("w") as handle:
             handle.write(",".join(header) + "\n")
             for i, (row, predicted) in enumerate(zip(probs.tolist(), probs.argmax(1).tolist())):
                 label = [str(int(labels[i]))] if labels is not None else []
-                handle.write(",".join([str(i), *label, str(predicted), *(f"{p:.6g}" for p in row)]) + "\n")
+                name = class_names[predicted].replace('"', '""')
+                handle.write(",".join([str(i), *label, str(predicted), f'"{name}"', *(f"{p:.6g}" for p in row)]) + "\n")
         rank_zero_info(f"Predictions of {len(probs)} examples written to {path}")
