@@ -184,3 +184,19 @@ def test_lightning_predict_writes_class_names_beside_indices(tmp_path: Path) -> 
                callbacks=[PredictionCSVWriter(output_dir=str(tmp_path))]).predict(model, loader)
     rows = read_rows(tmp_path / "predictions.csv")
     assert len(rows) == 10 and all(r["predicted_class"] == model.class_names[int(r["prediction"])] for r in rows)
+
+
+def test_confusion_matrix_names_the_classes(tmp_path: Path) -> None:
+    x = torch.randn(40, 2)
+    names = np.array(["ham", "spam"])
+    data = LabeledUnlabeledDataModule.from_tensors(x, names[np.arange(40) % 2], x[:8], names[np.arange(8) % 2],
+                                                   num_labeled=8, labeled_batch_size=8, unlabeled_batch_size=8)
+    model = Supervised(2, (2,))
+    trainer = pl.Trainer(max_steps=1, logger=pl.loggers.CSVLogger(tmp_path), enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, use_distributed_sampler=False,
+                         limit_val_batches=0)
+    trainer.fit(model, data)
+    trainer.test(model, data, verbose=False)
+    lines = (Path(trainer.log_dir) / "confusion_matrix.csv").read_text().splitlines()
+    assert lines[1] == "true,ham,spam" and lines[2].startswith("ham,") and lines[3].startswith("spam,")
+    assert sum(int(v) for line in lines[2:] for v in line.split(",")[1:]) == 8

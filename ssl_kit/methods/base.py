@@ -273,8 +273,10 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         if log_dir and self.trainer.is_global_zero:
             path = Path(log_dir) / "confusion_matrix.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
-            rows = [",".join(str(int(v)) for v in row) for row in confusion]
-            path.write_text("# rows: true class, columns: predicted class\n" + "\n".join(rows) + "\n")
+            names = [name.replace(",", ";") for name in self.class_names]
+            rows = [",".join([name, *(str(int(v)) for v in row)]) for name, row in zip(names, confusion)]
+            path.write_text("# rows: true class, columns: predicted class\n" + ",".join(["true", *names]) + "\n"
+                            + "\n".join(rows) + "\n")
 
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         """Class probabilities, ``(batch, num_classes)``."""
