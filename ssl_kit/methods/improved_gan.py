@@ -12,6 +12,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
@@ -34,6 +35,7 @@ class DiscriminatorLosses(NamedTuple):
     logits_unlabeled: torch.Tensor
 
 
+@register_method
 class ImprovedGAN(SSLModule):
     """Semi-supervised GAN: a ``K+1``-class discriminator trained against a feature-matching generator.
 

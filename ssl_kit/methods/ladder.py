@@ -13,6 +13,7 @@ from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets.ladder import (
     CONV_LARGE,
@@ -39,6 +40,7 @@ def _per_layer(value: float | Sequence[float], count: int, name: str) -> list[fl
     return values
 
 
+@register_method
 class LadderNetwork(SSLModule):
     """The ladder network: a corrupted and a clean encoder sharing weights, and a denoising decoder.
 
@@ -184,6 +186,7 @@ AdversarialVariant = Literal["lvan", "lvan_lw", "lvac", "lvac_lw"]
 REFERENCE_LW_EPS = (0.0730815479025, 0.482173463842, 0.00140155463202)
 
 
+@register_method
 class VirtualAdversarialLadder(LadderNetwork):
     """Virtual adversarial ladder networks (Shinoda, Worrall & Brostow 2017, arXiv 1711.07476).
 

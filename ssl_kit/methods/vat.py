@@ -17,9 +17,11 @@ from ssl_kit.losses import (
     virtual_adversarial_perturbation,
 )
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 
 
+@register_method
 class VAT(SSLModule):
     """Semi-supervised VAT: ``CE(labeled) + alpha * LDS(unlabeled) [+ entropy] [+ adv_weight * AT]``.
 
