@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
-from pytorch_lightning.strategies import DDPStrategy
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
@@ -83,8 +81,8 @@ class ImprovedGAN(SSLModule):
     third (``lr_decay_start=0.667``).
 
     **DDP.** Each backward reaches only one network, so DDP must look for unused parameters.
-    In :meth:`setup` this module switches ``find_unused_parameters`` on in a ``DDPStrategy``
-    that has it off; ``--trainer.strategy ddp_find_unused_parameters_true`` says so explicitly.
+    ``ssl-kit`` turns ``--trainer.strategy ddp`` into ``ddp_find_unused_parameters_true`` for this
+    method; a Python ``Trainer`` with plain ``ddp`` is refused at the start of ``fit`` with that advice.
 
     Args:
         num_classes: ``K``.
@@ -189,20 +187,18 @@ class ImprovedGAN(SSLModule):
         return self.generator.generate(n)
 
     # ------------------------------------------------------------------ set-up
-    def setup(self, stage: str) -> None:
-        """Check the data against the model, and turn on DDP's ``find_unused_parameters`` (each
-        backward reaches only one of the two networks)."""
-        super().setup(stage)
-        strategy = self.trainer.strategy if self._trainer is not None else None
-        if isinstance(strategy, DDPStrategy):
-            kwargs = getattr(strategy, "_ddp_kwargs", None)
-            if isinstance(kwargs, dict):
-                if not kwargs.get("find_unused_parameters"):
-                    kwargs["find_unused_parameters"] = True
-                    rank_zero_info("ImprovedGAN: DDP find_unused_parameters switched on.")
-            else:
-                rank_zero_warn("ImprovedGAN needs DDP's find_unused_parameters; pass "
-                               "--trainer.strategy ddp_find_unused_parameters_true.")
+    #: Each backward reaches only one of the two networks: DDP must look for unused parameters.
+    #: The CLI turns ``strategy: ddp`` into ``ddp_find_unused_parameters_true`` for such methods.
+    needs_unused_parameter_detection = True
+
+    def on_fit_start(self) -> None:
+        """Refuse a DDP wrapper that does not look for unused parameters (the run would hang or fail
+        at the second backward with an opaque reducer error)."""
+        wrapped = self.trainer.strategy.model
+        if isinstance(wrapped, torch.nn.parallel.DistributedDataParallel) and not wrapped.find_unused_parameters:
+            raise ValueError("ImprovedGAN under DDP needs find_unused_parameters (each backward reaches one of its "
+                             "two networks): pass --trainer.strategy ddp_find_unused_parameters_true "
+                             "(ssl-kit does this for strategy: ddp) or DDPStrategy(find_unused_parameters=True).")
 
     @torch.no_grad()
     def _data_dependent_init(self, batch: MixedBatch) -> None:
