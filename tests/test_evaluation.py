@@ -79,7 +79,8 @@ def trained_run(tmp_path):
     trainer.save_checkpoint(run / "checkpoints" / "last.ckpt")
     # Another split_seed in the config: the split must come from the checkpoint, not a new draw.
     data = {"class_path": "datamodules.ToyDataModule", "init_args": {**TOY, "split_seed": 7}}
-    (run / "config.yaml").write_text(yaml.safe_dump({"data": data, "model": {"class_path": "ssl_kit.methods.Supervised"}}))
+    config = {"data": data, "model": {"class_path": "ssl_kit.methods.Supervised"}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
     test_error = trainer.test(model, dm, verbose=False)[0]["test/error"]
     return run / "checkpoints" / "last.ckpt", dm, test_error
 
@@ -100,8 +101,9 @@ def test_robustness_subcommand_on_a_checkpoint(trained_run, tmp_path, capsys) ->
     [unattacked] = robustness_cli.main([str(path), "--model_class", "Supervised", "--eps", "0", "--output", str(table)])
     assert unattacked.clean_error == pytest.approx(test_error, abs=1e-4)  # what `ssl-kit test` reports
     assert unattacked.attacked_error == unattacked.clean_error
-    [attacked] = robustness_cli.main([str(path), "--model_class", "Supervised", "--eps", "0.5"])
-    assert attacked.attacked_error >= attacked.clean_error
+    [attacked] = robustness_cli.main([str(path), "--model_class", "Supervised", "--eps", "0.5",
+                                      "--data.init_args.num_test", "50"])
+    assert attacked.attacked_error >= attacked.clean_error and attacked.count == 50  # the --data flag applied
     assert "Supervised" in table.read_text() and "Supervised" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         robustness_cli.main([str(path), "--model_class", "Supervised", "--epz", "0.3"])

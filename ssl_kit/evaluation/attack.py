@@ -10,7 +10,6 @@ VAN paper's robustness protocol).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -18,7 +17,13 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from ssl_kit.evaluation.checkpoints import checkpoint_datamodule, classifier, load_checkpoint
+from ssl_kit.evaluation.checkpoints import (
+    checkpoint_datamodule,
+    checkpoint_parser,
+    classifier,
+    load_checkpoint,
+    parse_with_data_flags,
+)
 from ssl_kit.losses import fgm_perturbation
 
 
@@ -75,22 +80,17 @@ def robustness(
 
 
 def main(argv: Sequence[str] | None = None) -> list[RobustnessResult]:
-    """``ssl-kit robustness CKPT [CKPT ...] [--eps 0.3] [--config RUN.yaml] [--data.* ...]``: one table row per checkpoint."""
-    parser = argparse.ArgumentParser(
-        prog="ssl-kit robustness", description=(__doc__ or "").split("\n\n")[0],
-        epilog="Other --data.* flags override the run config's data entry (e.g. --data.init_args.data_dir DIR).",
-    )
-    parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints (.ckpt) of ssl_kit methods")
+    """``ssl-kit robustness CKPT [CKPT ...] [--eps 0.3] [--config RUN.yaml] [--data.* ...]``.
+
+    Prints (and with ``--output`` writes) one Markdown table row per checkpoint; returns the results.
+    """
+    parser = checkpoint_parser("ssl-kit robustness", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--eps", type=float, default=0.3, help="L2 norm of the attack per example (input units)")
     parser.add_argument("--clip", type=float, nargs=2, metavar=("LOW", "HIGH"), help="clip attacked inputs")
     parser.add_argument("--split", choices=("test", "val"), default="test")
-    parser.add_argument("--config", help="the run's config (default: config.yaml saved with the run)")
-    parser.add_argument("--model_class", help="module.Class or method name, when a checkpoint does not record it")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--output", help="also write the Markdown table to this file")
-    args, data_flags = parser.parse_known_args(argv)
-    if any(not flag.startswith("--data") for flag in data_flags if flag.startswith("-")):
-        parser.error(f"unrecognised arguments: {' '.join(data_flags)}")
+    args, data_flags = parse_with_data_flags(parser, argv)
     rows = [f"| checkpoint | method | clean {args.split} error (%) | FGM L2 eps {args.eps:g} error (%) |",
             "| --- | --- | --- | --- |"]
     results = []

@@ -8,7 +8,6 @@ trained without it.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,9 +18,11 @@ from datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks.population_batch_norm import recompute_batch_norm_statistics
 from ssl_kit.evaluation.checkpoints import (
     checkpoint_datamodule,
+    checkpoint_parser,
     classifier,
     error_rate,
     load_checkpoint,
+    parse_with_data_flags,
     read_checkpoint,
 )
 
@@ -47,20 +48,15 @@ def refit_batch_norm(
 
 
 def main(argv: Sequence[str] | None = None) -> list[tuple[float, float]]:
-    """``ssl-kit refit-bn CKPT [CKPT ...] [--save] [--config RUN.yaml] [--data.* ...]``: test error before and after."""
-    parser = argparse.ArgumentParser(
-        prog="ssl-kit refit-bn", description=(__doc__ or "").split("\n\n")[0],
-        epilog="Other --data.* flags override the run config's data entry (e.g. --data.init_args.data_dir DIR).",
-    )
-    parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints (.ckpt) of ssl_kit methods")
+    """``ssl-kit refit-bn CKPT [CKPT ...] [--save] [--config RUN.yaml] [--data.* ...]``.
+
+    Prints the test error before and after the refit per checkpoint; returns ``(before, after)`` pairs.
+    """
+    parser = checkpoint_parser("ssl-kit refit-bn", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--batch_size", type=int, default=250, help="inputs per forward pass of the refit")
     parser.add_argument("--max_inputs", type=int, help="use only the first N inputs of the unlabeled pool")
-    parser.add_argument("--config", help="the run's config (default: config.yaml saved with the run)")
-    parser.add_argument("--model_class", help="module.Class or method name, when a checkpoint does not record it")
     parser.add_argument("--save", action="store_true", help="write CKPT's refitted copy as <name>.refit.ckpt")
-    args, data_flags = parser.parse_known_args(argv)
-    if any(not flag.startswith("--data") for flag in data_flags if flag.startswith("-")):
-        parser.error(f"unrecognised arguments: {' '.join(data_flags)}")
+    args, data_flags = parse_with_data_flags(parser, argv)
     errors = []
     for path in args.checkpoints:
         model = load_checkpoint(path, args.model_class)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 from collections.abc import Sequence
@@ -60,7 +61,9 @@ def run_config(checkpoint_path: str | Path) -> Path:
     )
 
 
-def datamodule_from_config(config: str | Path | dict[str, Any], overrides: Sequence[str] = ()) -> pl.LightningDataModule:
+def datamodule_from_config(
+    config: str | Path | dict[str, Any], overrides: Sequence[str] = ()
+) -> pl.LightningDataModule:
     """Instantiate the ``data`` section of a LightningCLI config (a path or its parsed content).
 
     Args:
@@ -112,3 +115,26 @@ def error_rate(model: nn.Module, loader: Any, device: str | torch.device = "cpu"
     if not total:
         raise ValueError("The loader yielded no examples.")
     return 100.0 * wrong / total
+
+
+def checkpoint_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments every evaluation subcommand takes: checkpoints, the run's config, the model class."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description,
+        epilog="Other --data.* flags override the run config's data entry (e.g. --data.init_args.data_dir DIR).",
+    )
+    parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints (.ckpt) of ssl_kit methods")
+    parser.add_argument("--config", help="the run's config (default: config.yaml saved with the run)")
+    parser.add_argument("--model_class", help="module.Class or method name, when a checkpoint does not record it")
+    return parser
+
+
+def parse_with_data_flags(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[argparse.Namespace, list[str]]:
+    """Parse ``argv``, keeping unknown ``--data.*`` flags (and their values) for the datamodule."""
+    args, data_flags = parser.parse_known_args(argv)
+    unknown = [flag for flag in data_flags if flag.startswith("-") and not flag.startswith("--data")]
+    if unknown:
+        parser.error(f"unrecognised arguments: {' '.join(unknown)}")
+    return args, data_flags
