@@ -18,7 +18,8 @@ LIGHTNING_COMMANDS = {
     "fit": "train a method: ssl-kit fit --config vat/mnist_quick (a shipped config's name, or a YAML file)",
     "validate": "evaluate a checkpoint on the validation set (--ckpt_path)",
     "test": "evaluate a checkpoint on the test set (--ckpt_path)",
-    "predict": "write predictions.csv for a checkpoint (--ckpt_path)",
+    "predict": "write predictions.csv of the test split for a checkpoint (--ckpt_path); with --inputs: "
+               "new data, as predict-files",
 }
 # Commands beyond Lightning's: name -> (module with a ``main(args)``, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                                 "radius eps, on any datamodule"),
     "refit-bn": ("ssl_kit.evaluation.batch_norm", "recompute a checkpoint's batch-norm statistics over its "
                                                   "unlabeled pool, then test"),
+    "predict-files": ("ssl_kit.predict", "predict new inputs (a folder of images, .npy/.npz/.pt, .csv rows) with "
+                                         "a checkpoint: ssl-kit predict-files --ckpt last.ckpt --inputs photos/"),
 }
 
 
@@ -51,6 +54,8 @@ def main(args: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         help_parser().print_help()
         raise SystemExit(0 if argv else 2)
+    if argv[0] == "predict" and any(a == "--inputs" or a.startswith("--inputs=") for a in argv[1:]):
+        argv[0] = "predict-files"  # new data, not the datamodule's test split
     if argv[0] in COMMANDS:
         importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
         return

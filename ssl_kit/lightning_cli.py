@@ -17,8 +17,10 @@ import ssl_kit.methods  # noqa: F401  (registers the method classes for class_pa
 from datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks import PredictionCSVWriter, StepProgressBar
 from ssl_kit.checkpoint_io import AtomicCheckpointIO
+from ssl_kit.cli_errors import SSLKitArgumentParser, model_class_path, refuse_checkpoint_of_another_method
 from ssl_kit.config_files import resolve_config_args
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.provenance import CheckpointMismatchError
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     # The training loader shards itself by rank (MixedBatchSampler); Lightning must not wrap it.
@@ -67,11 +69,19 @@ class SSLKitCLI(LightningCLI):
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parse ``args`` (default: the command line) with each ``--config`` name resolved to a file."""
+        """Parse ``args`` (default: the command line) with each ``--config`` name resolved to a file,
+        then refuse a ``--ckpt_path`` of another method than the config builds (LightningCLI would
+        re-parse the checkpoint's hyperparameters over the config and quietly use its method)."""
         if args is None:  # read the command line here, so LightningCLI does not see args and argv both
             self.config = parser.parse_args(resolve_config_args(sys.argv[1:]))
-            return
-        super().parse_arguments(parser, resolve_config_args(args) if isinstance(args, list) else args)
+        else:
+            super().parse_arguments(parser, resolve_config_args(args) if isinstance(args, list) else args)
+        subcommand = self.config.get("subcommand")
+        config = self.config.get(subcommand) if subcommand else self.config
+        try:
+            refuse_checkpoint_of_another_method(config.get("ckpt_path"), model_class_path(config))
+        except CheckpointMismatchError as err:
+            parser.error(str(err))
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Add :func:`default_callbacks` and atomic checkpoint writes
@@ -102,6 +112,10 @@ def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) ->
         "subclass_mode_data": True,
         "trainer_defaults": TRAINER_DEFAULTS,
         "save_config_kwargs": {"overwrite": True},
+        # one-line errors with the closest valid key (ssl_kit.cli_errors)
+        "parser_class": SSLKitArgumentParser,
+        # every method builds its own optimiser(s) and schedule: --optimizer / --lr_scheduler are refused
+        "auto_configure_optimizers": False,
         "args": args,
         "run": run,
     }

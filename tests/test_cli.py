@@ -59,9 +59,9 @@ def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture) ->
         main(["--help"])
     assert stop.value.code == 0
     out = capsys.readouterr().out
-    assert "{fit,validate,test,predict,benchmark,demo,robustness,refit-bn}" in out
+    assert "{fit,validate,test,predict,benchmark,demo,robustness,refit-bn,predict-files}" in out
     listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()}
-    assert {"fit", "validate", "test", "predict", "benchmark", "demo", "robustness", "refit-bn"} <= listed
+    assert {"fit", "validate", "test", "predict", "benchmark", "demo", "robustness", "refit-bn", "predict-files"} <= listed
 
 
 def test_evaluation_subcommands_reach_their_parsers(capsys: pytest.CaptureFixture) -> None:

@@ -50,3 +50,48 @@ def test_checkpoint_of_another_method_is_refused_before_the_config_is_replaced(t
                        match=r"trained as VAT on \(1, 28, 28\) inputs, 10 classes; this config builds LadderNetwork"):
         refuse_checkpoint_of_another_method(str(path), "ssl_kit.methods.LadderNetwork")
     refuse_checkpoint_of_another_method(str(path), "VAT")  # the same method: accepted
+
+
+# ----------------------------------------------------------------------------- through ssl-kit
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]", "--trainer.enable_model_summary",
+         "false"]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    from ssl_kit.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    return stop.value.code, capsys.readouterr().err
+
+
+def test_misspelled_key_on_the_command_line_is_one_short_line(capsys: pytest.CaptureFixture) -> None:
+    code, err = run_cli(["fit", "--config", "vat/toy_rings", "--model.init_args.epsilon", "0.3"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) <= 2
+    assert "did you mean --model.init_args.eps?" in err and "usage" not in err
+
+
+@pytest.mark.parametrize("flag", ["--optimizer", "--lr_scheduler"])
+def test_optimizer_flags_on_the_command_line_are_refused(flag: str, capsys: pytest.CaptureFixture) -> None:
+    code, err = run_cli(["fit", "--config", "improved_gan/toy_rings", flag, "torch.optim.SGD"], capsys)
+    assert code == 2 and f"{flag} is not used by ssl-kit" in err and "--model.init_args.lr" in err
+
+
+def test_cli_refuses_a_config_of_another_method_and_predicts_new_rows(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    from ssl_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    main(["fit", "--config", "vat/toy_rings", "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
+          *QUIET])
+    ckpt = next(tmp_path.glob("**/last.ckpt"))
+    code, err = run_cli(["test", "--config", "ladder/toy_rings", "--ckpt_path", str(ckpt), *QUIET], capsys)
+    assert code == 2 and "trained as VAT on (2,) inputs, 2 classes; this config builds LadderNetwork" in err
+
+    rows = tmp_path / "points.csv"
+    rows.write_text("x0,x1\n0.1,0.2\n1.0,0.0\n")
+    main(["predict", "--ckpt_path", str(ckpt), "--inputs", str(rows), "--output", str(tmp_path / "out.csv")])
+    written = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [r["id"] for r in written] == ["0", "1"] and set(written[0]) == {"id", "prediction", "p_0", "p_1"}
