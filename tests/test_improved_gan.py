@@ -280,7 +280,7 @@ def test_tiny_fit_counts_batches_and_samples(blobs, tmp_path: Path) -> None:
                          check_val_every_n_epoch=None,
                          callbacks=[SampleGrid(every_n_epochs=1, num_samples=16), replay])
     d_init = snapshot(model.discriminator)
-    trainer.fit(model, blobs_module(blobs))
+    trainer.fit(model, blobs_module(blobs, num_val=30))  # a validation split: val/* is logged
     assert trainer.global_step == 12  # one step per batch, not two
     assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 12
     assert bool(model.initialised) and changed(d_init, model.discriminator)
