@@ -267,9 +267,12 @@ def test_extra_unlabeled_inputs_join_only_the_unlabeled_pool(blobs) -> None:
     assert not any((b.x_l == 100.0).all(dim=1).any() for b in batches)
     with pytest.raises(ValueError, match=r"extra unlabeled inputs have shape \(4,\)"):
         LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 4), num_labeled=30)
-    with pytest.raises(TypeError, match="extra unlabeled inputs have dtype torch.float64"):
-        LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 5, dtype=torch.float64),
+    with pytest.raises(TypeError, match="extra unlabeled inputs have dtype torch.uint8"):  # raw pixels beside floats
+        LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 5, dtype=torch.uint8),
                                                 num_labeled=30).setup("fit")
+    # float64 (NumPy's default) becomes float32 like the training inputs
+    assert LabeledUnlabeledDataModule.from_tensors(*blobs, x_unlabeled=torch.zeros(3, 5, dtype=torch.float64),
+                                                   num_labeled=30).extra_unlabeled.dtype == torch.float32
 
 
 # ----------------------------------------------------------------------------- image folders
