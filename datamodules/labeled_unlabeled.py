@@ -312,6 +312,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         assert self.split is not None
         return _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
 
+    def batches_per_epoch(self) -> int:
+        """Training batches per epoch (``steps_per_epoch``, or one pass over the unlabeled pool), known
+        without building the training loader (so a resumed sampler position is left alone)."""
+        return self.steps_per_epoch or -(-len(self._unlabeled_pool()) // self.unlabeled_batch_size)
+
     def unlabeled_inputs(self, limit: int | None = None) -> torch.Tensor:
         """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs.
 
