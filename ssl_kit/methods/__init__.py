@@ -1,9 +1,10 @@
 """Semi-supervised methods as LightningModules."""
 
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.imsat import IMSAT
 from ssl_kit.methods.improved_gan import ImprovedGAN
 from ssl_kit.methods.ladder import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods.supervised import Supervised
 from ssl_kit.methods.vat import VAT
 
-__all__ = ["ImprovedGAN", "LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]
+__all__ = ["IMSAT", "ImprovedGAN", "LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]
