@@ -57,9 +57,10 @@ class NeighbourRadii:
 class IMSAT(SSLModule):
     """IMSAT clustering: ``R_VAT + lam * (H(Y|X) - mu * H(Y))`` on unlabeled batches, no labels.
 
-    Trains on ``num_labeled: 0`` data (the labeled part of a batch, if any, is ignored); the
-    ``num_classes`` outputs are the clusters. One training step, as in the authors' code
-    (weihua916/imsat, ``imsat_cluster.py``):
+    Trains on ``num_labeled: 0`` data; the ``num_classes`` outputs are the clusters. Where the
+    batches do carry labels, their cross-entropy is added (``CE + unsup_weight * IMSAT``, which
+    ties clusters to classes; not an experiment of the paper). One training step, as in the
+    authors' code (weihua916/imsat, ``imsat_cluster.py``):
 
     1. the prediction on the unlabeled batch (the only pass that updates batch-norm running
        statistics), giving the conditional entropy ``H(Y|X)`` and the marginal entropy ``H(Y)``
@@ -69,7 +70,8 @@ class IMSAT(SSLModule):
        or, with ``eps_knn`` set, to ``eps`` times each example's distance to its ``eps_knn``-th
        nearest neighbour in the unlabeled pool (the paper's adaptive radius: 0.25 x the 10th);
        ``R_VAT = KL(p(y|x) || p(y|x + r))`` with the clean side detached;
-    3. the loss :func:`~ssl_kit.losses.imsat_loss`.
+    3. the loss :func:`~ssl_kit.losses.imsat_loss` (plus the labeled cross-entropy, if any,
+       taken without updating batch-norm running statistics).
 
     Validation and test report ``cluster_acc`` (percent, best one-to-one map of clusters to
     classes by the Hungarian algorithm) and ``nmi``; the test confusion matrix written to the log
@@ -84,6 +86,8 @@ class IMSAT(SSLModule):
         n_power: power iterations.
         lam: weight ``lambda`` of the information term (0.1 in the authors' code).
         mu: weight ``mu`` of the marginal entropy against the conditional one (4 in that code).
+        unsup_weight: weight of the whole IMSAT objective against the labeled cross-entropy
+            (matters only when there are labels).
         eps_knn: if set, per-example radii from the ``eps_knn``-th nearest neighbour (10 in the
             paper), computed over the unlabeled pool when training starts (``n^2`` distances: a few
             minutes for MNIST's 60,000 images on a CPU).
@@ -102,13 +106,14 @@ class IMSAT(SSLModule):
         lam: float = 0.1,
         mu: float = 4.0,
         eps_knn: int | None = None,
+        unsup_weight: float = 1.0,
         **kwargs: Any,
     ) -> None:
         if eps <= 0 or xi <= 0 or n_power < 1:
             raise ValueError(f"IMSAT needs eps > 0, xi > 0 and n_power >= 1; got eps={eps}, xi={xi}, n_power={n_power}.")
-        if lam < 0 or mu < 0 or (eps_knn is not None and eps_knn < 1):
-            raise ValueError(f"IMSAT needs lam >= 0, mu >= 0 and eps_knn >= 1 (or null); got lam={lam}, mu={mu}, "
-                             f"eps_knn={eps_knn}.")
+        if lam < 0 or mu < 0 or unsup_weight < 0 or (eps_knn is not None and eps_knn < 1):
+            raise ValueError(f"IMSAT needs lam >= 0, mu >= 0, unsup_weight >= 0 and eps_knn >= 1 (or null); got "
+                             f"lam={lam}, mu={mu}, unsup_weight={unsup_weight}, eps_knn={eps_knn}.")
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
         metrics = clustering_metrics(num_classes)
@@ -138,8 +143,10 @@ class IMSAT(SSLModule):
         with frozen_batchnorm_stats(net):
             direction = virtual_adversarial_perturbation(net, x, logits, hp.xi, 1.0, hp.n_power)
             r_vat = vat_loss(net, x, logits, self.perturbation_radius(x) * direction)
-        loss = imsat_loss(r_vat, logits, hp.lam, hp.mu)
-        self.log_dict({"train/loss_vat": r_vat, "train/cond_entropy": entropy_with_logits(logits.detach()),
+            loss_sup = self.supervised_loss(net(batch.x_l), batch.y_l) if len(batch.y_l) else logits.new_zeros(())
+        loss = loss_sup + hp.unsup_weight * imsat_loss(r_vat, logits, hp.lam, hp.mu)
+        self.log_dict({"train/loss_sup": loss_sup, "train/loss_vat": r_vat,
+                       "train/cond_entropy": entropy_with_logits(logits.detach()),
                        "train/marginal_entropy": marginal_entropy(logits.detach())})
         self.log("train/loss", loss, prog_bar=True)
         return loss
