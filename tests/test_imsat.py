@@ -75,16 +75,20 @@ def test_kth_neighbour_distance_matches_sorted_distances() -> None:
     dist = torch.cdist(x.flatten(1), x.flatten(1)).sort(dim=1).values  # column 0: the point itself
     for k in (1, 3, 10):
         assert torch.allclose(kth_neighbour_distance(x, k, chunk_size=16), dist[:, k], atol=1e-5)
+    rows = torch.tensor([7, 0, 49])
+    assert torch.allclose(kth_neighbour_distance(x, 3, rows=rows, chunk_size=2), dist[rows, 3], atol=1e-5)
     with pytest.raises(ValueError, match="k < 50"):
         kth_neighbour_distance(x, 50)
 
 
-def test_neighbour_radii_are_looked_up_by_input() -> None:
+def test_neighbour_radii_are_looked_up_by_input_and_computed_once() -> None:
     pool = torch.rand(200, 6, generator=torch.Generator().manual_seed(0))
-    radii = torch.arange(200, dtype=torch.float32)
-    table = NeighbourRadii(pool, radii)
+    table = NeighbourRadii(pool, k=5)
+    expected = kth_neighbour_distance(pool, 5)
     rows = torch.tensor([5, 199, 0, 17, 5])
-    assert torch.equal(table(pool[rows]), radii[rows])
+    assert torch.allclose(table(pool[rows]), expected[rows])
+    assert table.radii.isnan().sum() == 200 - 4  # only the rows seen so far
+    assert torch.allclose(table(pool), expected)
     with pytest.raises(ValueError, match="not a row of the unlabeled pool"):
         table(pool[rows] + 0.01)
 
@@ -120,7 +124,8 @@ def test_a_fit_without_labels_runs_through_the_cli(tmp_path: Path, monkeypatch: 
     main(["fit", "--config", str(REPO / "configs" / "imsat" / "toy_moons.yaml"), "--data.init_args.num_train", "200",
           "--data.init_args.unlabeled_batch_size", "100",
           "--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.log_every_n_steps", "1", "--trainer.callbacks", "[]",
-          "--trainer.logger.init_args.save_dir", str(tmp_path), "--trainer.enable_progress_bar", "false"])
+          "--trainer.logger", "pytorch_lightning.loggers.CSVLogger", "--trainer.logger.save_dir", str(tmp_path),
+          "--trainer.enable_progress_bar", "false"])
     (metrics_file,) = tmp_path.rglob("metrics.csv")
     rows = list(csv.DictReader(metrics_file.open()))
     accuracies = [float(r["val/cluster_acc"]) for r in rows if r.get("val/cluster_acc")]

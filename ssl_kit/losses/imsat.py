@@ -46,30 +46,34 @@ def imsat_loss(r_vat: torch.Tensor, logits: torch.Tensor, lam: float, mu: float)
 
 
 @torch.no_grad()
-def kth_neighbour_distance(x: torch.Tensor, k: int, chunk_size: int = 1024) -> torch.Tensor:
-    """Euclidean distance from every row of ``x`` to its ``k``-th nearest other row.
+def kth_neighbour_distance(
+    x: torch.Tensor, k: int, rows: torch.Tensor | None = None, chunk_size: int = 1024
+) -> torch.Tensor:
+    """Euclidean distance from rows of ``x`` to their ``k``-th nearest other row of ``x``.
 
     IMSAT's adaptive perturbation radius is ``0.25`` times this distance with ``k = 10`` (Hu et
     al. 2017; the authors' MNIST code reads it from ``10th_neighbor.txt``, ``prop_eps = 0.25``),
-    so dense regions get small perturbations and sparse ones large. Each example is excluded from its own
-    neighbours (an exact duplicate still counts, at distance 0).
+    so dense regions get small perturbations and sparse ones large. Each example is excluded from
+    its own neighbours (an exact duplicate still counts, at distance 0).
 
     Args:
         x: ``(n, ...)`` inputs, flattened per example; ``n > k``.
         k: which neighbour (1: the nearest).
+        rows: indices of the rows to measure (default: all ``n``).
         chunk_size: rows compared at a time (memory ``chunk_size * n``).
 
     Returns:
-        ``(n,)`` distances, in the dtype of ``x`` (float32 at least).
+        ``(len(rows),)`` distances, in the dtype of ``x`` (float32 at least).
     """
     flat = x.flatten(1).to(torch.promote_types(x.dtype, torch.float32))
     n = len(flat)
     if not 1 <= k < n:
         raise ValueError(f"The {k}-th nearest neighbour needs 1 <= k < {n} (the number of examples).")
-    out = torch.empty(n, dtype=flat.dtype, device=flat.device)
-    for start in range(0, n, chunk_size):
-        rows = torch.arange(start, min(start + chunk_size, n), device=flat.device)
-        dist = torch.cdist(flat[rows], flat)
-        dist[torch.arange(len(rows), device=flat.device), rows] = float("inf")  # not its own neighbour
-        out[rows] = dist.topk(k, dim=1, largest=False).values[:, -1]
+    rows = torch.arange(n, device=flat.device) if rows is None else rows.to(flat.device)
+    out = torch.empty(len(rows), dtype=flat.dtype, device=flat.device)
+    for start in range(0, len(rows), chunk_size):
+        chunk = rows[start : start + chunk_size]
+        dist = torch.cdist(flat[chunk], flat)
+        dist[torch.arange(len(chunk), device=flat.device), chunk] = float("inf")  # not its own neighbour
+        out[start : start + len(chunk)] = dist.topk(k, dim=1, largest=False).values[:, -1]
     return out

@@ -19,31 +19,39 @@ from ssl_kit.losses import (
     virtual_adversarial_perturbation,
 )
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 
 class NeighbourRadii:
-    """Per-example perturbation radii of the unlabeled pool, looked up from the inputs themselves.
+    """Each pool example's distance to its ``k``-th nearest neighbour, looked up from the inputs.
 
     Batches carry inputs, not pool indices, so each input is identified by a fingerprint: its
-    projection on a fixed random vector (float64). The radius of a batch row is that of the pool
-    row with the nearest fingerprint; a row whose fingerprint matches none (an input transformed
-    after it was drawn) is refused.
+    projection on a fixed random vector (float64); a batch row whose fingerprint matches no pool
+    row (an input transformed after it was drawn) is refused. Distances are computed the first
+    time a row is looked up and kept, so the ``n^2`` comparisons spread over the first epoch and
+    a short run (``fast_dev_run``) pays only for the rows it sees.
+
+    Args:
+        pool: the unlabeled pool, ``(n, ...)``, on the device where distances are computed.
+        k: which neighbour (1: the nearest).
     """
 
-    def __init__(self, pool: torch.Tensor, radii: torch.Tensor) -> None:
+    def __init__(self, pool: torch.Tensor, k: int) -> None:
+        if not 1 <= k < len(pool):
+            raise ValueError(f"eps_knn={k} needs more than {k} examples in the unlabeled pool, which has {len(pool)}.")
+        self.pool, self.k = pool, k
         generator = torch.Generator().manual_seed(0)
         self.direction = torch.randn(pool[0].numel(), generator=generator, dtype=torch.float64)
-        keys = self.fingerprint(pool)
-        self.keys, order = keys.sort()
-        self.radii = radii[order.to(radii.device)].cpu()
+        self.keys, self.order = self.fingerprint(pool).sort()
+        self.radii = torch.full((len(pool),), float("nan"))
         self.tolerance = 1e-9 * float(self.keys.abs().max().clamp_min(1.0))
 
     def fingerprint(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` flattened, projected on the fixed direction, in float64 on the CPU."""
         return x.detach().flatten(1).cpu().double() @ self.direction
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """The radii of the rows of ``x`` (pool rows), on ``x``'s device."""
+    def pool_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool indices of the rows of ``x``."""
         keys = self.fingerprint(x)
         right = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
         left = (right - 1).clamp(min=0)
@@ -51,9 +59,18 @@ class NeighbourRadii:
         if ((self.keys[nearest] - keys).abs() > self.tolerance).any():
             raise ValueError("eps_knn looks the radius up by input, but a training input is not a row of the "
                              "unlabeled pool (transformed after it was drawn?); use a fixed eps with augmentation.")
-        return self.radii[nearest].to(x.device)
+        return self.order[nearest]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The radii of the rows of ``x`` (pool rows), on ``x``'s device."""
+        rows = self.pool_rows(x)
+        missing = rows[self.radii[rows].isnan()].unique()
+        if len(missing):
+            self.radii[missing] = kth_neighbour_distance(self.pool, self.k, rows=missing).cpu().to(self.radii.dtype)
+        return self.radii[rows].to(x.device)
 
 
+@register_method
 class IMSAT(SSLModule):
     """IMSAT clustering: ``R_VAT + lam * (H(Y|X) - mu * H(Y))`` on unlabeled batches, no labels.
 
@@ -88,9 +105,9 @@ class IMSAT(SSLModule):
         mu: weight ``mu`` of the marginal entropy against the conditional one (4 in that code).
         unsup_weight: weight of the whole IMSAT objective against the labeled cross-entropy
             (matters only when there are labels).
-        eps_knn: if set, per-example radii from the ``eps_knn``-th nearest neighbour (10 in the
-            paper), computed over the unlabeled pool when training starts (``n^2`` distances: a few
-            minutes for MNIST's 60,000 images on a CPU).
+        eps_knn: if set, per-example radii from the ``eps_knn``-th nearest neighbour in the
+            unlabeled pool (10 in the paper), computed when an example is first drawn and kept
+            (:class:`NeighbourRadii`; the first epoch pays for ``n^2`` distances).
         **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
     """
 
@@ -122,13 +139,12 @@ class IMSAT(SSLModule):
         self.radii: NeighbourRadii | None = None
 
     def on_fit_start(self) -> None:
-        """With ``eps_knn``, compute every pool example's neighbour distance once."""
+        """With ``eps_knn``, prepare the pool's neighbour distances (computed as rows are first seen)."""
         data = self.trainer.datamodule
         if self.hparams.eps_knn is not None and self.radii is None:
             if data is None or not hasattr(data, "unlabeled_inputs"):
                 raise ValueError("eps_knn needs a LabeledUnlabeledDataModule, whose unlabeled pool it measures.")
-            pool = data.unlabeled_inputs()
-            self.radii = NeighbourRadii(pool, kth_neighbour_distance(pool.to(self.device), self.hparams.eps_knn))
+            self.radii = NeighbourRadii(data.unlabeled_inputs().to(self.device), self.hparams.eps_knn)
 
     def perturbation_radius(self, x: torch.Tensor) -> torch.Tensor | float:
         """``eps``, or ``eps`` times each row's neighbour distance, shaped to scale ``x``'s rows."""
