@@ -6,7 +6,7 @@ of 128. Each cell trains ``--steps`` steps after ``--warmup`` through ``Trainer.
 validation); the median time between batch starts, times the steps of one epoch, estimates the
 epoch's training time.
 
-    python benchmarks/vat_supervised_step_time.py [--steps 20] [--warmup 3] [--threads 1]
+    python -m benchmarks.vat_supervised_step_time [--steps 20] [--warmup 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,9 @@ import pytorch_lightning as pl
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from datamodules import MNISTDataModule  # noqa: E402
-from ssl_kit.methods import VAT, Supervised  # noqa: E402
-from ssl_kit.methods.base import SSLModule  # noqa: E402
+from datamodules import MNISTDataModule
+from ssl_kit.methods import VAT, Supervised
+from ssl_kit.methods.base import SSLModule
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "vat" / "mnist_supervised.yaml"
 DROPOUT = [0.25, 0.5]
