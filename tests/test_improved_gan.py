@@ -365,3 +365,22 @@ def test_plain_ddp_wrapper_refused_with_advice(blobs) -> None:
     model.trainer = _FakeTrainer()  # type: ignore[assignment]
     with pytest.raises(ValueError, match="ddp_find_unused_parameters_true"):
         model.on_fit_start()
+
+
+def test_single_discriminator_pass_equals_one_pass_per_part() -> None:
+    """Without batch statistics (and with the noise off), one pass over the concatenated parts gives each
+    part's logits exactly; a discriminator with batch norm keeps one pass per part."""
+    torch.manual_seed(0)
+    model = ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [8, 6], "input_noise_std": 0.0,
+                                                                          "noise_std": 0.0},
+                        generator_kwargs={"hidden": [8], "output_activation": "none"})
+    parts = [torch.randn(4, 5), torch.randn(7, 5), torch.randn(2, 5)]
+    joint = model._discriminate_parts(*parts)
+    for x, logits in zip(parts, joint):
+        torch.testing.assert_close(logits, model.discriminator.discriminate(x)[0])
+    batch_norm = torch.nn.BatchNorm1d(6)
+    model.discriminator.layers.append(batch_norm)  # batch statistics: one pass per part again
+    batch_sizes: list[int] = []
+    batch_norm.register_forward_hook(lambda module, inputs, output: batch_sizes.append(len(inputs[0])))
+    model._discriminate_parts(*parts)
+    assert batch_sizes == [4, 7, 2]

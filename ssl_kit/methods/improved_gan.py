@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
+from torch import nn
 
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
@@ -14,6 +15,7 @@ from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
+    BatchStatNorm,
     GENERATORS,
     FeatureHeadDiscriminator,
     GanDiscriminator,
@@ -227,12 +229,21 @@ class ImprovedGAN(SSLModule):
         hp, disc = self.hparams, self.discriminator
         with torch.no_grad():
             fake = self.generator.generate(len(x_u))
-        logits_l, _ = disc.discriminate(batch.x_l)
-        logits_u, _ = disc.discriminate(x_u)
-        logits_f, _ = disc.discriminate(fake)
+        logits_l, logits_u, logits_f = self._discriminate_parts(batch.x_l, x_u, fake)
         loss_sup = gan_supervised_loss(logits_l, batch.y_l, hp.explicit_fake_logit)
         loss_unsup = gan_unsupervised_loss(logits_u, logits_f, hp.explicit_fake_logit, hp.label_smoothing)
         return DiscriminatorLosses(loss_sup, loss_unsup, logits_u)
+
+    def _discriminate_parts(self, *parts: torch.Tensor) -> list[torch.Tensor]:
+        """The discriminator's logits of each part: one pass over the concatenated parts when no layer
+        normalises with batch statistics (then each example's output does not depend on the others, so
+        the result is that of one pass per part, with the weight-normalised weights computed once),
+        else one pass per part as in the reference."""
+        disc = self.discriminator
+        if any(isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchStatNorm)) for m in disc.modules()):
+            return [disc.discriminate(x)[0] for x in parts]
+        logits, _ = disc.discriminate(torch.cat(parts))
+        return list(logits.split([len(x) for x in parts]))
 
     def generator_loss(self, x_u: torch.Tensor) -> torch.Tensor:
         """Feature matching between ``x_u`` and as many generated examples (Sec. 3.1)."""
