@@ -84,6 +84,9 @@ class SSLModule(pl.LightningModule):
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
 
+    #: Whether the method trains on labeled examples (``num_labeled: 0`` is refused at set-up).
+    needs_labels: bool = True
+
     def __init__(
         self,
         num_classes: int,
@@ -170,6 +173,9 @@ class SSLModule(pl.LightningModule):
         data_classes = getattr(data, "num_classes", self.num_classes)
         if data_classes != self.num_classes:
             raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+        if self.needs_labels and getattr(data, "num_labeled", None) == 0:
+            raise ValueError(f"{type(self).__name__} trains on labeled examples, but the data has num_labeled=0; "
+                             "give it labels, or cluster without labels with IMSAT.")
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
