@@ -90,6 +90,9 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
 
+    #: Whether the method trains on labeled examples (``num_labeled: 0`` is refused at set-up).
+    needs_labels: bool = True
+
     def __init__(
         self,
         num_classes: int,
@@ -177,6 +180,9 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         data_classes = getattr(data, "num_classes", self.num_classes)
         if data_classes != self.num_classes:
             raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+        if self.needs_labels and getattr(data, "num_labeled", None) == 0:
+            raise ValueError(f"{type(self).__name__} trains on labeled examples, but the data has num_labeled=0; "
+                             "give it labels, or cluster without labels with IMSAT.")
         if stage == "fit":
             self.record_training_data(data)
 
@@ -305,14 +311,17 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         return DecayPhaseBeta1(optimizer, factor, decay_beta1, decay_start_step)
 
     def _steps_per_epoch(self) -> int:
-        """Training batches per epoch, known once the trainer has set up its training loader."""
+        """Training batches per epoch: the datamodule's ``batches_per_epoch()`` (known before the
+        training loader exists), else the trainer's count once its loader is set up."""
         if self._trainer is None:
             raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
-        if self.trainer.train_dataloader is None:
-            self.trainer.estimated_stepping_batches  # noqa: B018  (public; sets up the training loader)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "batches_per_epoch"):
+            return int(datamodule.batches_per_epoch())
         batches = self.trainer.num_training_batches
         if not math.isfinite(batches) or batches < 1:
-            raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")
+            raise ValueError("lr_epoch_decay needs a datamodule of this toolkit (batches_per_epoch) or a training "
+                             "loader with a known length (steps_per_epoch).")
         return int(batches)
 
     def configure_optimizers(self) -> Any:
