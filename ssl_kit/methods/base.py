@@ -256,13 +256,17 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         x, y = batch
         return self.eval_classifier(x).softmax(dim=-1), y
 
+    def periodic_split(self) -> str:
+        """``"val"``, or ``"test"`` when the datamodule's validation loader reads the test set."""
+        data = self.trainer.datamodule if self._trainer is not None else None
+        return "test" if getattr(data, "val_split", "val") == "test" else "val"
+
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         """Periodic evaluation, logged as ``val/*``, or as ``test/*`` when the datamodule's
         ``val_split`` says its loader reads the test set (``num_val`` 0): never the test set under
         a validation name."""
         probs, y = self._evaluate(batch)
-        data = self.trainer.datamodule if self._trainer is not None else None
-        metrics = self.test_metrics if getattr(data, "val_split", "val") == "test" else self.val_metrics
+        metrics = self.test_metrics if self.periodic_split() == "test" else self.val_metrics
         metrics.update(probs, y)
         for name, metric in metrics.items(keep_base=False):
             self.log(name, metric, prog_bar=name.endswith("/error"))

@@ -168,9 +168,11 @@ class IMSAT(SSLModule):
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """Clustering accuracy and NMI as ``val/*``, or ``test/*`` when the loader reads the test set."""
         probs, y = self._evaluate(batch)
-        self.val_clustering.update(probs, y)
-        self.log_dict(self.val_clustering, prog_bar=True)
+        metrics = self.test_clustering if self.periodic_split() == "test" else self.val_clustering
+        metrics.update(probs, y)
+        self.log_dict(metrics, prog_bar=True)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         probs, y = self._evaluate(batch)
