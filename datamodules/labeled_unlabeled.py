@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -13,17 +13,23 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
+from datamodules.strong_augment import build_strong_augmentation
 from datamodules.transforms import single_threaded
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
 
 class MixedBatch(NamedTuple):
-    """One training batch: labeled inputs ``x_l`` with labels ``y_l``, and unlabeled ``x_u``."""
+    """One training batch: labeled inputs ``x_l`` with labels ``y_l``, and unlabeled ``x_u``.
+
+    ``x_u_strong`` is a second view of the same unlabeled examples, drawn independently, when the
+    datamodule is asked for one (``strong_view``); otherwise ``None``.
+    """
 
     x_l: torch.Tensor
     y_l: torch.Tensor
     x_u: torch.Tensor
+    x_u_strong: torch.Tensor | None = None
 
 
 def default_data_dir() -> str:
@@ -65,9 +71,10 @@ class _MixedBatchDataset(Dataset):
         y_labeled: torch.Tensor,
         x_unlabeled: torch.Tensor | _UnlabeledPool,
         transform: BatchTransform | None,
+        second_view: BatchTransform | None = None,
     ) -> None:
         self.x_labeled, self.y_labeled, self.x_unlabeled = x_labeled, y_labeled, x_unlabeled
-        self.transform = transform
+        self.transform, self.second_view = transform, second_view
 
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
@@ -75,9 +82,10 @@ class _MixedBatchDataset(Dataset):
         # (benchmarks/augmentation_speed.py, docs/data.md).
         with single_threaded():
             x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
+            x_u_strong = self.second_view(x_u) if self.second_view is not None else None
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
-        return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
+        return MixedBatch(x_l, self.y_labeled[l_pos], x_u, x_u_strong)
 
 
 class LabeledUnlabeledDataModule(pl.LightningDataModule):
@@ -111,6 +119,14 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         split_file: if it exists, the split is read from it; otherwise the drawn split is
             written there.
         num_workers: loader workers (0 is fastest for in-memory tensors).
+        strong_view: also yield a second view of every unlabeled example as
+            ``MixedBatch.x_u_strong``: ``"weak"`` (another independent draw of the training
+            augmentation; the inputs themselves when there is none), ``"strong"`` (the training
+            augmentation then RandAugment + Cutout for images, Gaussian noise + feature dropout for
+            other inputs; see :func:`~datamodules.strong_augment.build_strong_augmentation`) or
+            ``None`` (no second view).
+        strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
+            ``noise_std``, ``feature_drop`` for other inputs).
     """
 
     num_classes: int
@@ -128,8 +144,12 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         eval_batch_size: int = 1000,
         split_file: str | None = None,
         num_workers: int = 0,
+        strong_view: Literal["weak", "strong"] | None = None,
+        strong_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if strong_view not in (None, "weak", "strong"):
+            raise ValueError(f"strong_view must be 'weak', 'strong' or null, got {strong_view!r}.")
         for name, value in (("num_labeled", num_labeled), ("labeled_batch_size", labeled_batch_size),
                             ("unlabeled_batch_size", unlabeled_batch_size), ("eval_batch_size", eval_batch_size)):
             if value is not None and value < 1:  # subclasses may take None (ImageFolder: every labeled image)
@@ -149,6 +169,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.split_file = split_file
         self.num_workers = num_workers
+        self.strong_view, self.strong_kwargs = strong_view, dict(strong_kwargs or {})
         self.train_transform: BatchTransform | None = None
         self.split: SplitIndices | None = None
         self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
@@ -316,8 +337,21 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._sampler_state is not None:
             self._sampler.load_state_dict(self._sampler_state)
             self._sampler_state = None
-        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform)
+        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform,
+                                     self.second_view_transform())
         return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
+
+    def pixel_range(self) -> tuple[float, float]:
+        """``(low, high)`` of the pixel scale, for the strong augmentation's colour operations."""
+        return (0.0, 1.0)
+
+    def second_view_transform(self) -> BatchTransform | None:
+        """The transform that makes ``MixedBatch.x_u_strong`` from the gathered inputs (see ``strong_view``)."""
+        if self.strong_view is None:
+            return None
+        if self.strong_view == "weak":
+            return self.train_transform or (lambda x: x)
+        return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **self.strong_kwargs)
 
     def _eval_loader(self, x: torch.Tensor, y: torch.Tensor) -> DataLoader:
         rank, world_size = self._world()

@@ -1,9 +1,24 @@
 """Semi-supervised methods as LightningModules."""
 
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.fixmatch import FixMatch
 from ssl_kit.methods.improved_gan import ImprovedGAN
 from ssl_kit.methods.ladder import LadderNetwork, VirtualAdversarialLadder
+from ssl_kit.methods.mean_teacher import MeanTeacher
+from ssl_kit.methods.pi_model import PiModel
+from ssl_kit.methods.pseudo_label import PseudoLabel
 from ssl_kit.methods.supervised import Supervised
 from ssl_kit.methods.vat import VAT
 
-__all__ = ["ImprovedGAN", "LadderNetwork", "SSLModule", "Supervised", "VAT", "VirtualAdversarialLadder"]
+__all__ = [
+    "FixMatch",
+    "ImprovedGAN",
+    "LadderNetwork",
+    "MeanTeacher",
+    "PiModel",
+    "PseudoLabel",
+    "SSLModule",
+    "Supervised",
+    "VAT",
+    "VirtualAdversarialLadder",
+]

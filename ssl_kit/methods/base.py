@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
-from ssl_kit.optim import DecayPhaseBeta1, adam
+from ssl_kit.optim import DecayPhaseBeta1, adam, sgd
 
 
 def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
@@ -33,6 +33,15 @@ def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
     if step < start or total_steps <= start:
         return 1.0
     return max(0.0, (total_steps - step) / (total_steps - start))
+
+
+def cosine_decay(step: int, total_steps: int, cycles: float = 7 / 16) -> float:
+    """Learning-rate factor ``cos(pi * cycles * step / total_steps)``, floored at 0.
+
+    FixMatch's schedule (Sohn et al. 2020, Section 4: ``eta cos(7 pi k / (16 K))``), used by USB
+    for every classic-CV method; it ends at ``cos(7 pi / 16) ~ 0.2`` of the initial rate.
+    """
+    return max(0.0, math.cos(math.pi * cycles * min(step, total_steps) / max(1, total_steps)))
 
 
 def _numpy_state_to_plain(state: tuple) -> dict[str, Any]:
@@ -65,9 +74,15 @@ class SSLModule(pl.LightningModule):
         input_shape: shape of one input (linked from the datamodule by the CLI).
         backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES`.
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
-        lr: Adam learning rate.
+        optimizer: ``"adam"`` (the default) or ``"sgd"`` (with ``momentum`` and ``nesterov``; weight
+            decay then skips biases and batch-norm parameters, every 1-D tensor, as USB does).
+        lr: learning rate.
         betas: Adam betas.
-        weight_decay: Adam weight decay.
+        weight_decay: weight decay.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum for SGD.
+        schedule: ``"linear"`` (constant, then linear decay, see ``lr_decay_start``) or
+            ``"cosine"`` (:func:`cosine_decay` over ``max_steps``, FixMatch / USB).
         lr_decay_start: fraction of training after which the rate decays linearly to 0
             (1.0: constant). Ignored when ``lr_epoch_decay`` is set.
         lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead (the
@@ -89,15 +104,22 @@ class SSLModule(pl.LightningModule):
         input_shape: Sequence[int],
         backbone: str = "mlp",
         backbone_kwargs: dict[str, Any] | None = None,
+        optimizer: Literal["adam", "sgd"] = "adam",
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        schedule: Literal["linear", "cosine"] = "linear",
         lr_decay_start: float = 0.5,
         lr_epoch_decay: float | None = None,
         decay_beta1: float | None = None,
         ema_decay: float | None = None,
         check_finite: bool = True,
     ) -> None:
+        if optimizer not in ("adam", "sgd") or schedule not in ("linear", "cosine"):
+            raise ValueError(f"optimizer is 'adam' or 'sgd' and schedule 'linear' or 'cosine'; got {optimizer!r}, "
+                             f"{schedule!r}.")
         if not 0.0 <= lr_decay_start <= 1.0:
             raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
@@ -133,6 +155,12 @@ class SSLModule(pl.LightningModule):
     def eval_classifier(self) -> nn.Module:
         """The network used for validation, test and prediction (the moving average if any)."""
         return self.ema.module if self.ema is not None else self.classifier
+
+    def training_progress(self) -> float:
+        """Fraction of training done, ``global_step / max_steps`` (ramp-ups are fractions of the run)."""
+        if self._trainer is None:
+            return 0.0
+        return self.global_step / max(1, int(self.trainer.estimated_stepping_batches))
 
     def supervised_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on the labeled part of the batch."""
@@ -265,6 +293,9 @@ class SSLModule(pl.LightningModule):
         ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set; with
         ``decay_beta1``, Adam's beta1 changes where the decay phase starts."""
         epoch_decay = self.hparams.get("lr_epoch_decay")
+        if self.hparams.get("schedule", "linear") == "cosine":
+            total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_decay(step, total))
         if epoch_decay is not None:
             steps_per_epoch = self._steps_per_epoch()
             factor = lambda step: epoch_decay ** (step // steps_per_epoch)  # noqa: E731
@@ -293,5 +324,9 @@ class SSLModule(pl.LightningModule):
     def configure_optimizers(self) -> Any:
         hp = self.hparams
         trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        if hp.get("optimizer", "adam") == "sgd":
+            optimizer = sgd(trainable, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov,
+                            weight_decay=hp.weight_decay)
+        else:
+            optimizer = adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_schedule(optimizer), "interval": "step"}}

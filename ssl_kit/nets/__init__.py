@@ -20,6 +20,7 @@ from ssl_kit.nets.gan import (
 )
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
+from ssl_kit.nets.wrn import WideResNet, wrn28_2
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -27,6 +28,7 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "conv_large": conv_large,
     "gan_mlp": GanMLPDiscriminator,
     "gan_conv": GanConvDiscriminator,
+    "wrn28_2": wrn28_2,
 }
 
 
@@ -54,9 +56,11 @@ __all__ = [
     "GanMLPGenerator",
     "GaussianNoise",
     "MLP",
+    "WideResNet",
     "build_backbone",
     "build_generator",
     "conv_large",
     "conv_small",
     "register_backbone",
+    "wrn28_2",
 ]
