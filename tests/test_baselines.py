@@ -175,8 +175,8 @@ def test_fixmatch_on_images_with_wrn_sgd_and_cosine(tmp_path: Path) -> None:
     assert isinstance(model.lr_schedulers().optimizer, torch.optim.SGD)
 
 
-def test_fixmatch_without_a_strong_view_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="strong_view"):
+def test_fixmatch_without_a_strong_view_warns_and_names_the_setting(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="strong_view"):
         _trainer(tmp_path, fast_dev_run=1).fit(FixMatch(2, (4,), backbone_kwargs=NET), datamodule=_vector_data(None))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import confident_pseudo_labels, masked_cross_entropy
@@ -17,9 +18,11 @@ class FixMatch(SSLModule):
     view ``x_u`` (constants) enforced on the strong view ``x_u_strong``.
 
     One pass over the labeled batch and both unlabeled views together, so batch norm sees all of
-    them (as USB's ``use_cat``). Needs a datamodule with ``strong_view: strong`` (RandAugment +
-    Cutout on images, noise + feature dropout on other inputs). No ramp-up: the threshold keeps
-    the term small while predictions are unconfident.
+    them (as USB's ``use_cat``). It is meant for a datamodule with ``strong_view: strong``
+    (RandAugment + Cutout on images, noise + feature dropout on other inputs); without a second
+    view it warns once and uses ``x_u`` for both, where only the network's own noise or dropout
+    makes the views differ (then it is Pseudo-Label with a threshold). No ramp-up: the threshold
+    keeps the term small while predictions are unconfident.
 
     Args:
         num_classes: number of classes.
@@ -41,14 +44,19 @@ class FixMatch(SSLModule):
             raise ValueError(f"FixMatch needs unsup_weight >= 0 and threshold in [0, 1]; got {unsup_weight}, {threshold}.")
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
+        self._warned_no_strong_view = False
 
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
-        if batch.x_u_strong is None:
-            raise ValueError("FixMatch needs a strong view of the unlabeled batch: build the datamodule with "
-                             "strong_view='strong' (--data.init_args.strong_view strong).")
+        x_strong = batch.x_u_strong
+        if x_strong is None:
+            if not self._warned_no_strong_view:
+                rank_zero_warn("FixMatch got no strong view of the unlabeled batch and uses x_u for both views; build "
+                               "the datamodule with strong_view='strong' (--data.init_args.strong_view strong).")
+                self._warned_no_strong_view = True
+            x_strong = batch.x_u
         hp = self.hparams
-        sizes = [len(batch.x_l), len(batch.x_u), len(batch.x_u_strong)]
-        logits = self.classifier(torch.cat([batch.x_l, batch.x_u, batch.x_u_strong]))
+        sizes = [len(batch.x_l), len(batch.x_u), len(x_strong)]
+        logits = self.classifier(torch.cat([batch.x_l, batch.x_u, x_strong]))
         logits_l, logits_weak, logits_strong = logits.split(sizes)
         loss_sup = self.supervised_loss(logits_l, batch.y_l)
         labels, mask = confident_pseudo_labels(logits_weak, hp.threshold)
