@@ -161,8 +161,8 @@ def test_explicit_fake_logit_and_generic_backbone() -> None:
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="generator_batch"):
         ImprovedGAN(num_classes=3, input_shape=(5,), generator_batch="other")
-    with pytest.raises(ValueError, match="unsupervised_weight"):
-        ImprovedGAN(num_classes=3, input_shape=(5,), unsupervised_weight=-1.0)
+    with pytest.raises(ValueError, match="unsup_weight"):
+        ImprovedGAN(num_classes=3, input_shape=(5,), unsup_weight=-1.0)
     with pytest.raises(ValueError, match="9x9"):
         GanConvDiscriminator((3, 4, 4), 10)
     with pytest.raises(ValueError, match="softplus"):

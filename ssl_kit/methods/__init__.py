@@ -1,4 +1,4 @@
-"""Semi-supervised methods as LightningModules."""
+"""Semi-supervised methods as LightningModules, registered by class name in :data:`METHODS`."""
 
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.fixmatch import FixMatch
@@ -7,10 +7,12 @@ from ssl_kit.methods.ladder import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods.mean_teacher import MeanTeacher
 from ssl_kit.methods.pi_model import PiModel
 from ssl_kit.methods.pseudo_label import PseudoLabel
+from ssl_kit.methods.registry import METHODS, get_method, register_method
 from ssl_kit.methods.supervised import Supervised
 from ssl_kit.methods.vat import VAT
 
 __all__ = [
+    "METHODS",
     "FixMatch",
     "ImprovedGAN",
     "LadderNetwork",
@@ -21,4 +23,6 @@ __all__ = [
     "Supervised",
     "VAT",
     "VirtualAdversarialLadder",
+    "get_method",
+    "register_method",
 ]

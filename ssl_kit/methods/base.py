@@ -72,7 +72,8 @@ class SSLModule(pl.LightningModule):
     Args:
         num_classes: number of classes (linked from the datamodule by the CLI).
         input_shape: shape of one input (linked from the datamodule by the CLI).
-        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES`.
+        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES` (a user network joins
+            them with :func:`ssl_kit.nets.register_backbone`).
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
         optimizer: ``"adam"`` (the default) or ``"sgd"`` (with ``momentum`` and ``nesterov``; weight
             decay then skips biases and batch-norm parameters, every 1-D tensor, as USB does).
@@ -82,7 +83,8 @@ class SSLModule(pl.LightningModule):
         momentum: SGD momentum.
         nesterov: Nesterov momentum for SGD.
         schedule: ``"linear"`` (constant, then linear decay, see ``lr_decay_start``) or
-            ``"cosine"`` (:func:`cosine_decay` over ``max_steps``, FixMatch / USB).
+            ``"cosine"`` (:func:`cosine_decay` over ``max_steps``, FixMatch / USB; it ignores
+            ``lr_decay_start`` and refuses ``lr_epoch_decay`` and ``decay_beta1``).
         lr_decay_start: fraction of training after which the rate decays linearly to 0
             (1.0: constant). Ignored when ``lr_epoch_decay`` is set.
         lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead (the
@@ -120,6 +122,11 @@ class SSLModule(pl.LightningModule):
         if optimizer not in ("adam", "sgd") or schedule not in ("linear", "cosine"):
             raise ValueError(f"optimizer is 'adam' or 'sgd' and schedule 'linear' or 'cosine'; got {optimizer!r}, "
                              f"{schedule!r}.")
+        if decay_beta1 is not None and optimizer == "sgd":
+            raise ValueError("decay_beta1 changes Adam's beta1; SGD has none (set decay_beta1: null).")
+        if schedule == "cosine" and (lr_epoch_decay is not None or decay_beta1 is not None):
+            raise ValueError("schedule 'cosine' replaces the linear / per-epoch decay: set lr_epoch_decay and "
+                             "decay_beta1 to null.")
         if not 0.0 <= lr_decay_start <= 1.0:
             raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
@@ -321,12 +328,13 @@ class SSLModule(pl.LightningModule):
             raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")
         return int(batches)
 
-    def configure_optimizers(self) -> Any:
+    def build_optimizer(self, params: Any) -> torch.optim.Optimizer:
+        """The optimiser named by ``optimizer`` (Adam or SGD) over ``params``, with this module's settings."""
         hp = self.hparams
-        trainable = [p for p in self.parameters() if p.requires_grad]
         if hp.get("optimizer", "adam") == "sgd":
-            optimizer = sgd(trainable, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov,
-                            weight_decay=hp.weight_decay)
-        else:
-            optimizer = adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+            return sgd(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov, weight_decay=hp.weight_decay)
+        return adam(params, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.build_optimizer([p for p in self.parameters() if p.requires_grad])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_schedule(optimizer), "interval": "step"}}

@@ -11,8 +11,10 @@ from pytorch_lightning.utilities import rank_zero_warn
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import confident_pseudo_labels, masked_cross_entropy
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 
+@register_method
 class FixMatch(SSLModule):
     """``CE(labeled) + unsup_weight * l_u`` with ``l_u`` of eq. 2: confident hard labels from the weak
     view ``x_u`` (constants) enforced on the strong view ``x_u_strong``.

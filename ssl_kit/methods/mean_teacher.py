@@ -10,11 +10,13 @@ import torch
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import check_rampup, frozen_batchnorm_stats, rampup, softmax_mse
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 #: The teacher's decay when ``ema_decay`` is not given (the paper's value after its ramp-up).
 DEFAULT_TEACHER_DECAY = 0.999
 
 
+@register_method
 class MeanTeacher(SSLModule):
     """``CE(labeled) + unsup_weight * w(t) * mean ||f(x, theta', eta') - f(x, theta, eta)||^2`` (Section 2).
 

@@ -10,8 +10,10 @@ import torch
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import check_rampup, rampup, softmax_mse
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 
+@register_method
 class PiModel(SSLModule):
     """``CE(labeled) + unsup_weight * w(t) * mean ||softmax(z) - softmax(z~)||^2`` (Laine & Aila 2017, Algorithm 1).
 

@@ -10,8 +10,10 @@ import torch
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import check_rampup, confident_pseudo_labels, masked_cross_entropy, rampup
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 
+@register_method
 class PseudoLabel(SSLModule):
     """``CE(labeled) + unsup_weight * ramp(t) * CE(unlabeled, own confident hard labels)`` (Lee 2013, eq. 15).
 
