@@ -211,3 +211,5 @@ def test_mean_teacher_teacher_gets_no_gradient_and_follows_the_moving_average(tm
 
 def test_mean_teacher_always_has_a_teacher() -> None:
     assert MeanTeacher(2, (4,)).hparams.ema_decay == 0.999
+    with pytest.raises(ValueError, match="ema_decay"):
+        MeanTeacher(2, (4,), ema_decay=None)

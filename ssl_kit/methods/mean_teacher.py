@@ -12,7 +12,7 @@ from ssl_kit.losses import check_rampup, frozen_batchnorm_stats, rampup, softmax
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method
 
-#: The teacher's decay when ``ema_decay`` is not given (the paper's value after its ramp-up).
+#: The teacher's default decay (the paper's value after its ramp-up, and USB's).
 DEFAULT_TEACHER_DECAY = 0.999
 
 
@@ -37,8 +37,9 @@ class MeanTeacher(SSLModule):
         unsup_weight: final weight of the consistency term (USB 50).
         rampup: ``"sigmoid"`` (the paper's) or ``"linear"`` (USB's).
         rampup_length: fraction of ``max_steps`` over which the weight ramps up (USB 0.4).
-        **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`; ``ema_decay`` is the teacher's
-            decay (default 0.999 here, never off).
+        ema_decay: the teacher's decay, the base class's argument re-declared because here it has
+            a default (0.999) and cannot be off.
+        **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
     """
 
     def __init__(
@@ -48,14 +49,15 @@ class MeanTeacher(SSLModule):
         unsup_weight: float = 50.0,
         rampup: Literal["linear", "sigmoid"] = "sigmoid",
         rampup_length: float = 0.4,
+        ema_decay: float = DEFAULT_TEACHER_DECAY,
         **kwargs: Any,
     ) -> None:
         if unsup_weight < 0:
             raise ValueError(f"MeanTeacher needs unsup_weight >= 0; got {unsup_weight}.")
+        if ema_decay is None:
+            raise ValueError("MeanTeacher's teacher is the moving average of the weights: ema_decay cannot be null.")
         check_rampup(rampup, rampup_length)
-        if kwargs.get("ema_decay") is None:
-            kwargs["ema_decay"] = DEFAULT_TEACHER_DECAY
-        super().__init__(num_classes, input_shape, **kwargs)
+        super().__init__(num_classes, input_shape, ema_decay=ema_decay, **kwargs)
         self.save_hyperparameters()
 
     @property
