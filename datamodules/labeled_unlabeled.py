@@ -77,9 +77,21 @@ class _MixedBatchDataset(Dataset):
         x_unlabeled: torch.Tensor | _UnlabeledPool,
         transform: BatchTransform | None,
         second_view: BatchTransform | None = None,
+        seed: int = 0,
     ) -> None:
         self.x_labeled, self.y_labeled, self.x_unlabeled = x_labeled, y_labeled, x_unlabeled
-        self.transform, self.second_view = transform, second_view
+        self.transform, self.second_view, self.seed = transform, second_view, seed
+
+    def second_view_of(self, x_u: torch.Tensor, u_pos: torch.Tensor) -> torch.Tensor:
+        """The second view, drawn from a generator seeded by the stream seed and the batch's indices.
+
+        Its draws are then a function of the batch alone: a run resumed mid-epoch (whose global RNG
+        is restored only once the first batch has been built) and loader workers draw the same views.
+        """
+        mixed = int(((torch.arange(len(u_pos)) + 1) * (u_pos.long() * 2654435761 % 2147483647)).sum())
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + mixed) % 2**63)
+            return self.second_view(x_u)
 
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
@@ -87,7 +99,7 @@ class _MixedBatchDataset(Dataset):
         # (benchmarks/augmentation_speed.py, docs/data.md).
         with single_threaded():
             x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
-            x_u_strong = self.second_view(x_u) if self.second_view is not None else None
+            x_u_strong = self.second_view_of(x_u, u_pos) if self.second_view is not None else None
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u, x_u_strong)
@@ -371,7 +383,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             self._sampler_state = None
         self._loader_checked = False
         dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform,
-                                     self.second_view_transform())
+                                     self.second_view_transform(), self._sampler.seed)  # a resumed run's seed too
         return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
 
     def pixel_range(self) -> tuple[float, float]:
