@@ -1,7 +1,7 @@
 """The strong view of FixMatch-style methods: batched RandAugment + Cutout, or noise + dropout for vectors.
 
 Images: :class:`BatchRandAugment` draws, for every image independently, ``num_ops`` operations from
-FixMatch's RandAugment list (Sohn et al. 2020, arXiv 2001.07685, Table 12: identity, autocontrast,
+FixMatch's RandAugment list (Sohn et al. 2020, arXiv 2001.07685, appendix: identity, autocontrast,
 equalize, brightness, color, contrast, sharpness, posterize, solarize, rotate, shear x/y, translate
 x/y) each with its own random magnitude, then cuts out one square of up to ``cutout`` of the image
 side (always, as FixMatch and USB do). Operations run on whole sub-batches (every image that drew

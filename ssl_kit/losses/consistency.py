@@ -28,7 +28,7 @@ def linear_rampup(progress: float, length: float) -> float:
 def sigmoid_rampup(progress: float, length: float) -> float:
     """``exp(-5 (1 - t)^2)`` with ``t = clip(progress / length, 0, 1)``; 1 once ``progress >= length``.
 
-    The Gaussian ramp-up ``w(t)`` of Laine & Aila 2017 (Section 3 and Appendix A, there over the
+    The Gaussian ramp-up ``w(t)`` of Laine & Aila 2017 (Appendix A, there over the
     first 80 epochs), also used by Mean Teacher. ``length <= 0`` means no ramp-up.
     """
     if length <= 0:
