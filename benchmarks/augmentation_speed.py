@@ -2,7 +2,10 @@
 
 Measures the two interchangeable back-ends of ``datamodules.transforms`` on CIFAR-sized float
 images, and the whole training-batch path of the datamodule (gather 32 labeled + 128 unlabeled
-images by index, augment both streams), on CPU with a fixed number of torch threads.
+images by index, augment both streams), on CPU with a fixed number of torch threads. Then the
+strong view of FixMatch-style methods (``datamodules.strong_augment``: translate 4 + flip, then
+RandAugment with 3 operations + Cutout, per image), alone and in USB's FixMatch batch (64 labeled +
+448 unlabeled, weak and strong views).
 
     python -m benchmarks.augmentation_speed --threads 2   # from the repository root
 
@@ -20,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from datamodules.labeled_unlabeled import _MixedBatchDataset
+from datamodules.strong_augment import build_strong_augmentation
 from datamodules.transforms import build_augmentation
 
 
@@ -66,6 +70,25 @@ def main(argv: list[str] | None = None) -> None:
 
         rate = images_per_second(mixed_batch, 160, args.iters, args.repeats)
         print(f"| {backend}: whole MixedBatch (gather + augment, 32 + 128) | 160 | {rate:,.0f} |")
+    strong_view(shape, args)
+
+
+def strong_view(shape: tuple[int, int, int], args: argparse.Namespace) -> None:
+    """Rows for the strong view (RandAugment 3 ops + Cutout after translate 4 + flip)."""
+    weak = build_augmentation(shape, translate=4, hflip=True)
+    strong = build_strong_augmentation(shape, weak, num_ops=3, cutout=0.5)
+    for batch in (64, 448):
+        x = torch.rand(batch, *shape)
+        rate = images_per_second(lambda: strong(x), batch, args.iters, args.repeats)
+        print(f"| strong view (RandAugment 3 + Cutout) | {batch} | {rate:,.0f} |")
+    pool = torch.rand(args.pool, *shape)
+    dataset = _MixedBatchDataset(pool, torch.zeros(args.pool, dtype=torch.long), pool, weak, strong)
+
+    def fixmatch_batch() -> object:
+        return dataset[(torch.randint(0, args.pool, (64,)), torch.randint(0, args.pool, (448,)))]
+
+    rate = images_per_second(fixmatch_batch, 64 + 2 * 448, args.iters, args.repeats)
+    print(f"| whole FixMatch MixedBatch (64 + 448 weak + 448 strong) | 960 | {rate:,.0f} |")
 
 
 if __name__ == "__main__":

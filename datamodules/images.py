@@ -9,7 +9,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
-from datamodules.transforms import Backend, Scaling, build_augmentation, scale_images
+from datamodules.transforms import SCALINGS, Backend, Scaling, build_augmentation, scale_images
 from datamodules.preprocessing import Preprocessing
 from datamodules.zca import ZCA, fit_zca_cached
 
@@ -87,6 +87,14 @@ class ImageDataModule(LabeledUnlabeledDataModule):
             self.tensors  # noqa: B018  (fits the whitening)
         channels, height, width = self.input_shape
         return Preprocessing("images", self.scaling, self._whiten, (height, width), channels)
+
+    def pixel_range(self) -> tuple[float, float]:
+        """The range ``scaling`` maps 0..255 to; refused with ZCA, whose outputs are not pixels."""
+        if self.zca:
+            raise ValueError("strong_view 'strong' applies colour operations to pixels; it cannot follow ZCA "
+                             "whitening (set zca: false).")
+        shift, divisor = SCALINGS[self.scaling]
+        return (-shift / divisor, (255.0 - shift) / divisor)
 
     def load_images(self) -> RawImages:
         """Return the raw ``uint8`` images and labels; subclasses implement this."""

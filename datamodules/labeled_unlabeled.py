@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 from datamodules.preprocessing import Preprocessing
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import NumLabeled, SplitIndices, check_num_labeled, labeled_split
+from datamodules.strong_augment import build_strong_augmentation
 from datamodules.transforms import single_threaded
 from datamodules.user_inputs import ArrayLike, as_input_tensor, encode_labels, read_dataset
 
@@ -21,11 +22,21 @@ BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
 
 class MixedBatch(NamedTuple):
-    """One training batch: labeled inputs ``x_l`` with labels ``y_l``, and unlabeled ``x_u``."""
+    """One training batch: labeled inputs ``x_l`` with labels ``y_l``, and unlabeled ``x_u``.
+
+    ``x_u_strong`` is a second view of the same unlabeled examples, drawn independently, when the
+    datamodule is asked for one (``strong_view``); otherwise ``None``.
+    """
 
     x_l: torch.Tensor
     y_l: torch.Tensor
     x_u: torch.Tensor
+    x_u_strong: torch.Tensor | None = None
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    """The second view of data without augmentation: the inputs themselves."""
+    return x
 
 
 def default_data_dir() -> str:
@@ -67,9 +78,22 @@ class _MixedBatchDataset(Dataset):
         y_labeled: torch.Tensor,
         x_unlabeled: torch.Tensor | _UnlabeledPool,
         transform: BatchTransform | None,
+        second_view: BatchTransform | None = None,
+        seed: int = 0,
     ) -> None:
         self.x_labeled, self.y_labeled, self.x_unlabeled = x_labeled, y_labeled, x_unlabeled
-        self.transform = transform
+        self.transform, self.second_view, self.seed = transform, second_view, seed
+
+    def second_view_of(self, x_u: torch.Tensor, u_pos: torch.Tensor) -> torch.Tensor:
+        """The second view, drawn from a generator seeded by the stream seed and the batch's indices.
+
+        Its draws are then a function of the batch alone: a run resumed mid-epoch (whose global RNG
+        is restored only once the first batch has been built) and loader workers draw the same views.
+        """
+        mixed = int(((torch.arange(len(u_pos)) + 1) * (u_pos.long() * 2654435761 % 2147483647)).sum())
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + mixed) % 2**63)
+            return self.second_view(x_u)
 
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
@@ -77,9 +101,10 @@ class _MixedBatchDataset(Dataset):
         # (a whole MixedBatch: ~10 k images/s split over 2 busy threads, 30-42 k on one).
         with single_threaded():
             x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
+            x_u_strong = self.second_view_of(x_u, u_pos) if self.second_view is not None else None
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
-        return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
+        return MixedBatch(x_l, self.y_labeled[l_pos], x_u, x_u_strong)
 
 
 def batches_trained_this_epoch(trainer: pl.Trainer) -> int:
@@ -150,6 +175,14 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         split_file: if it exists, the split is read from it; otherwise the drawn split is
             written there.
         num_workers: loader workers (0 is fastest for in-memory tensors).
+        strong_view: also yield a second view of every unlabeled example as
+            ``MixedBatch.x_u_strong``: ``"weak"`` (another independent draw of the training
+            augmentation; the inputs themselves when there is none), ``"strong"`` (the training
+            augmentation then RandAugment + Cutout for images, Gaussian noise + feature dropout for
+            other inputs; see :func:`~datamodules.strong_augment.build_strong_augmentation`) or
+            ``None`` (no second view).
+        strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
+            ``noise_std``, ``feature_drop`` for other inputs).
     """
 
     num_classes: int
@@ -168,9 +201,13 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         split_file: str | None = None,
         num_workers: int = 0,
         stratified: bool = False,
+        strong_view: Literal["weak", "strong"] | None = None,
+        strong_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         check_num_labeled(num_labeled)
+        if strong_view not in (None, "weak", "strong"):
+            raise ValueError(f"strong_view must be 'weak', 'strong' or null, got {strong_view!r}.")
         for name, value in (("labeled_batch_size", labeled_batch_size),
                             ("unlabeled_batch_size", unlabeled_batch_size), ("eval_batch_size", eval_batch_size)):
             if value is not None and value < 1:  # subclasses may take None (ImageFolder: every labeled image)
@@ -191,6 +228,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.split_file = split_file
         self.num_workers = num_workers
         self.stratified = stratified
+        self.strong_view, self.strong_kwargs = strong_view, dict(strong_kwargs or {})
         self.train_transform: BatchTransform | None = None
         self.split: SplitIndices | None = None
         self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
@@ -382,8 +420,21 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             self._sampler.load_state_dict(self._sampler_state)
             self._sampler_state = None
         self._loader_checked = False
-        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform)
+        dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform,
+                                     self.second_view_transform(), self._sampler.seed)  # a resumed run's seed too
         return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
+
+    def pixel_range(self) -> tuple[float, float]:
+        """``(low, high)`` of the pixel scale, for the strong augmentation's colour operations."""
+        return (0.0, 1.0)
+
+    def second_view_transform(self) -> BatchTransform | None:
+        """The transform that makes ``MixedBatch.x_u_strong`` from the gathered inputs (see ``strong_view``)."""
+        if self.strong_view is None:
+            return None
+        if self.strong_view == "weak":
+            return self.train_transform or _identity
+        return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **self.strong_kwargs)
 
     def _eval_loader(self, x: torch.Tensor, y: torch.Tensor) -> DataLoader:
         rank, world_size = self._world()

@@ -34,6 +34,20 @@ def adam(params: Iterable[torch.Tensor], **kwargs) -> torch.optim.Adam:
     return torch.optim.Adam(params, fused=fused_adam_supported(params) or None, **kwargs)
 
 
+def sgd(params: Iterable[torch.Tensor], lr: float, momentum: float = 0.9, nesterov: bool = True,
+        weight_decay: float = 0.0) -> torch.optim.SGD:
+    """:class:`torch.optim.SGD` with weight decay on weight matrices and kernels only.
+
+    Biases and batch-norm scales and shifts (every tensor with one dimension) get no decay, as in
+    USB's classic-CV protocol (microsoft/Semi-supervised-learning, ``bn_wd_skip``).
+    """
+    params = list(params)
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.SGD([g for g in groups if g["params"]], lr=lr, momentum=momentum, nesterov=nesterov)
+
+
 class DecayPhaseBeta1(torch.optim.lr_scheduler.LambdaLR):
     """:class:`~torch.optim.lr_scheduler.LambdaLR` that also lowers Adam's beta1 once the decay begins.
 

@@ -17,7 +17,7 @@ class RecordBatches(pl.Callback):
         self.batches: list[Any] = []
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
-        self.batches.append(tuple(t.detach().cpu() for t in batch))
+        self.batches.append(tuple(t.detach().cpu() for t in batch if t is not None))  # x_u_strong may be None
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,14 @@ BASE_VALUES: dict[str, Any] = {
     "check_finite": False,
 }
 
+#: Non-default values of the optimiser choice (USB's protocol), checked apart from ``BASE_VALUES``:
+#: SGD has no betas and the cosine schedule refuses the per-epoch decay and ``decay_beta1``.
+SGD_VALUES: dict[str, Any] = {"optimizer": "sgd", "momentum": 0.8, "nesterov": False, "schedule": "cosine"}
+
+#: Methods whose unlabeled term is zero at the first step by design (a ramp-up from 0, or a
+#: confidence threshold an untrained network does not reach).
+ZERO_AT_START = {"PseudoLabel", "PiModel", "MeanTeacher", "FixMatch"}
+
 #: A small network of the kind each method needs; a method not named here takes an MLP.
 SMALL_NET: dict[str, dict[str, Any]] = {
     "ImprovedGAN": {"backbone": "gan_mlp", "backbone_kwargs": {"hidden": [8]}},
@@ -91,8 +99,8 @@ def test_base_values_cover_every_base_argument() -> None:
     """A new SSLModule argument must join BASE_VALUES, so that every method is checked to accept it."""
     params = inspect.signature(SSLModule.__init__).parameters
     base = {n: p.default for n, p in params.items() if n not in ("self", "num_classes", "input_shape")}
-    assert set(base) == set(BASE_VALUES) | {"backbone", "backbone_kwargs"}
-    assert all(BASE_VALUES[n] != base[n] for n in BASE_VALUES)
+    assert set(base) == set(BASE_VALUES) | set(SGD_VALUES) | {"backbone", "backbone_kwargs"}
+    assert all(values[n] != base[n] for values in (BASE_VALUES, SGD_VALUES) for n in values)
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
@@ -101,7 +109,9 @@ def test_method_builds_and_trains_from_num_classes_and_input_shape_alone(name: s
     trainer = fast_dev_run(model, blobs, tmp_path)
     logged = trainer.callback_metrics
     assert torch.isfinite(logged["train/loss"])
-    if name not in LABELED_ONLY:  # the unlabeled term counts with its default weight
+    if name in ZERO_AT_START:  # the term is there, and starts at zero
+        assert model.hparams.unsup_weight > 0 and torch.isfinite(logged["train/loss_unsup"])
+    elif name not in LABELED_ONLY:  # the unlabeled term counts with its default weight
         assert model.hparams.unsup_weight == 1.0
         assert not torch.allclose(logged["train/loss"], logged["train/loss_sup"])
 
@@ -123,6 +133,17 @@ def test_method_accepts_every_base_argument_and_unsup_weight(name: str, blobs, t
     if shared:  # weight 0: the loss is the supervised term alone
         logged = trainer.callback_metrics
         torch.testing.assert_close(logged["train/loss"], logged["train/loss_sup"])
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_method_accepts_sgd_and_the_cosine_schedule(name: str, blobs, tmp_path) -> None:
+    model = get_method(name)(num_classes=3, input_shape=(5,), **small_net(name), **SGD_VALUES, lr=0.03)
+    trainer = fast_dev_run(model, blobs, tmp_path)
+    for optimizer in trainer.optimizers:
+        assert isinstance(optimizer, torch.optim.SGD)
+        assert {(g["momentum"], g["nesterov"], g["initial_lr"]) for g in optimizer.param_groups} == {(0.8, False, 0.03)}
+    for config in trainer.lr_scheduler_configs:  # fast_dev_run: one step of one
+        assert config.scheduler.lr_lambdas[0](1) == pytest.approx(math.cos(7 * math.pi / 16))
 
 
 def test_unsup_weight_is_refused_where_there_is_no_unlabeled_term() -> None:

@@ -219,9 +219,10 @@ def test_results_csv_is_never_left_truncated(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- shipped grids
 ALL_METHODS = {"supervised", "vat", "improved_gan", "ladder", "van"}
+BASELINES = {"pseudo_label", "pi_model", "mean_teacher", "fixmatch"}
 SHIPPED = {
-    "toy": ALL_METHODS,
-    "mnist100_quick": ALL_METHODS,
+    "toy": ALL_METHODS | BASELINES,
+    "mnist100_quick": ALL_METHODS | BASELINES,
     "mnist100": ALL_METHODS | {"vat_entmin", "ladder_gamma"},
     "supervised_quick": {"supervised"},
 }
@@ -244,7 +245,8 @@ def test_shipped_grids(name: str) -> None:
     grid = load_grid(path, check_files=True)
     assert set(grid.methods) == SHIPPED[name] and grid.baseline == "supervised" and len(grid.runs()) > 0
     for config in grid.config_files():
-        assert re.fullmatch(r"configs/(supervised|vat|improved_gan|ladder|van)/\w+\.yaml", config), config
+        assert re.fullmatch(r"configs/(supervised|vat|improved_gan|ladder|van|pseudo_label|pi_model|mean_teacher|fixmatch)"
+                            r"/\w+\.yaml", config), config
         assert (REPO / config).is_file(), config
 
 

@@ -41,5 +41,7 @@ def test_configs_exist() -> None:
         "improved_gan/mnist", "improved_gan/mnist_quick",
         "ladder/mnist", "ladder/mnist_gamma", "ladder/mnist_quick", "ladder/toy_rings",
         "van/mnist", "van/mnist_quick", "van/toy_rings",
+        *(f"{method}/{dataset}" for method in ("pseudo_label", "pi_model", "mean_teacher", "fixmatch")
+          for dataset in ("toy_rings", "mnist_quick", "cifar10_4000", "cifar10_250", "svhn_1000")),
     }
     assert required <= names, sorted(required - names)

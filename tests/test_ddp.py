@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import REPO
@@ -40,6 +41,18 @@ def test_ddp_supervised_toy(tmp_path: Path) -> None:
     u0 = torch.cat([b[2] for b in ranks[0]["batches"]])
     u1 = torch.cat([b[2] for b in ranks[1]["batches"]])
     assert not (torch.cdist(u0, u1) == 0).any()
+
+
+@pytest.mark.parametrize("method", ["pseudo_label", "pi_model", "mean_teacher", "fixmatch"])
+def test_ddp_baselines_toy_shard_both_unlabeled_views(method: str, tmp_path: Path) -> None:
+    ranks = run_ddp_fit(f"configs/{method}/toy_rings.yaml", tmp_path)
+    assert len(ranks[0]["batches"]) == len(ranks[1]["batches"]) == 6
+    for r in ranks:
+        for batch in r["batches"]:
+            assert [len(t) for t in batch] == ([8, 8, 50] if method == "pseudo_label" else [8, 8, 50, 50])
+    u0 = torch.cat([b[2] for b in ranks[0]["batches"]])
+    u1 = torch.cat([b[2] for b in ranks[1]["batches"]])
+    assert not (torch.cdist(u0, u1) == 0).any()  # disjoint shards, the second view follows its own rank's rows
 
 
 def run_cli(tmp_path: Path, *args: str) -> None:

@@ -15,14 +15,24 @@ from datamodules import MNISTDataModule, ToyDataModule
 from datamodules.mnist import MNIST_RAW_FILES
 from ssl_kit.checkpoint_io import AtomicCheckpointIO
 from ssl_kit.cli import main
-from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
+from ssl_kit.methods import (
+    VAT,
+    FixMatch,
+    ImprovedGAN,
+    LadderNetwork,
+    MeanTeacher,
+    PiModel,
+    PseudoLabel,
+    Supervised,
+    VirtualAdversarialLadder,
+)
 from ssl_kit.methods.base import NonFiniteLossError
 
 NET = {"hidden": [16, 16], "noise_std": 0.3}  # batch norm + noise: RNG and buffers both matter
 
 
-def toy_data() -> ToyDataModule:
-    return ToyDataModule(num_train=120, num_test=40, unlabeled_batch_size=40, steps_per_epoch=4)
+def toy_data(strong_view: str | None = None) -> ToyDataModule:
+    return ToyDataModule(num_train=120, num_test=40, unlabeled_batch_size=40, steps_per_epoch=4, strong_view=strong_view)
 
 
 def trainer(tmp_path: Path, max_steps: int, **kwargs) -> pl.Trainer:
@@ -42,7 +52,14 @@ METHODS = {
                                         ema_decay=0.9, lr_decay_start=0.5),
     "ladder": lambda: LadderNetwork(2, (2,), backbone_kwargs={"hidden": (16, 8)}),
     "van": lambda: VirtualAdversarialLadder(2, (2,), backbone_kwargs={"hidden": (16, 8)}, variant="lvan_lw", eps=0.1),
+    # ramp-ups read the step; the teacher is the EMA; the strong view draws from the same RNG
+    "pseudo_label": lambda: PseudoLabel(2, (2,), backbone_kwargs=NET, threshold=0.6),
+    "pi_model": lambda: PiModel(2, (2,), backbone_kwargs=NET),
+    "mean_teacher": lambda: MeanTeacher(2, (2,), backbone_kwargs=NET, ema_decay=0.9),
+    "fixmatch": lambda: FixMatch(2, (2,), backbone_kwargs=NET, threshold=0.6),
 }
+#: Methods that train on a second unlabeled view in the resume test.
+TWO_VIEWS = {"pi_model", "mean_teacher", "fixmatch"}
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -50,13 +67,14 @@ def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path)
     pl.seed_everything(3)
     full = METHODS[method]()
     saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=6, save_top_k=-1)
-    trainer(tmp_path, 10, callbacks=[saver]).fit(full, toy_data())
+    view = "strong" if method in TWO_VIEWS else None
+    trainer(tmp_path, 10, callbacks=[saver]).fit(full, toy_data(view))
     mid = tmp_path / "ckpt" / "epoch=1-step=6.ckpt"
     assert mid.exists()  # 4 steps per epoch: step 6 is in the middle of the second epoch
 
     pl.seed_everything(99)  # a different seed: everything must come from the checkpoint
     resumed = METHODS[method]()
-    trainer(tmp_path / "b", 10, enable_checkpointing=False).fit(resumed, toy_data(), ckpt_path=mid)
+    trainer(tmp_path / "b", 10, enable_checkpointing=False).fit(resumed, toy_data(view), ckpt_path=mid)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 

@@ -1,6 +1,17 @@
 """Pure loss functions; each docstring cites the equation it implements."""
 
 from ssl_kit.losses.common import entropy_with_logits, kl_with_logits, l2_normalize
+from ssl_kit.losses.consistency import (
+    check_rampup,
+    confident_pseudo_labels,
+    fixmatch_loss,
+    linear_rampup,
+    masked_cross_entropy,
+    pseudo_label_loss,
+    rampup,
+    sigmoid_rampup,
+    softmax_mse,
+)
 from ssl_kit.losses.gan import (
     class_logits,
     feature_matching_loss,
@@ -24,7 +35,16 @@ from ssl_kit.losses.vat import (
 )
 
 __all__ = [
+    "check_rampup",
     "class_logits",
+    "confident_pseudo_labels",
+    "fixmatch_loss",
+    "linear_rampup",
+    "masked_cross_entropy",
+    "pseudo_label_loss",
+    "rampup",
+    "sigmoid_rampup",
+    "softmax_mse",
     "batch_moments",
     "combinator_init",
     "denoising_cost",

@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from ssl_kit.methods.inference import RecordedPredictor
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
-from ssl_kit.optim import DecayPhaseBeta1, adam
+from ssl_kit.optim import DecayPhaseBeta1, adam, sgd
 from ssl_kit.resume import settle_epoch_end
 
 
@@ -35,6 +35,15 @@ def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
     if step < start or total_steps <= start:
         return 1.0
     return max(0.0, (total_steps - step) / (total_steps - start))
+
+
+def cosine_decay(step: int, total_steps: int, cycles: float = 7 / 16) -> float:
+    """Learning-rate factor ``cos(pi * cycles * step / total_steps)``, floored at 0.
+
+    FixMatch's schedule (Sohn et al. 2020, Section 4: ``eta cos(7 pi k / (16 K))``), used by USB
+    for every classic-CV method; it ends at ``cos(7 pi / 16) ~ 0.2`` of the initial rate.
+    """
+    return max(0.0, math.cos(math.pi * cycles * min(step, total_steps) / max(1, total_steps)))
 
 
 def _numpy_state_to_plain(state: tuple) -> dict[str, Any]:
@@ -72,9 +81,16 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES` (a user network joins
             them with :func:`ssl_kit.nets.register_backbone`).
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
-        lr: Adam learning rate.
+        optimizer: ``"adam"`` (the default) or ``"sgd"`` (with ``momentum`` and ``nesterov``; weight
+            decay then skips biases and batch-norm parameters, every 1-D tensor, as USB does).
+        lr: learning rate.
         betas: Adam betas.
-        weight_decay: Adam weight decay.
+        weight_decay: weight decay.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum for SGD.
+        schedule: ``"linear"`` (constant, then linear decay, see ``lr_decay_start``) or
+            ``"cosine"`` (:func:`cosine_decay` over ``max_steps``, FixMatch / USB; it ignores
+            ``lr_decay_start`` and refuses ``lr_epoch_decay`` and ``decay_beta1``).
         lr_decay_start: fraction of training after which the rate decays linearly to 0
             (1.0: constant). Ignored when ``lr_epoch_decay`` is set.
         lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead (the
@@ -99,15 +115,27 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         input_shape: Sequence[int],
         backbone: str = "mlp",
         backbone_kwargs: dict[str, Any] | None = None,
+        optimizer: Literal["adam", "sgd"] = "adam",
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        schedule: Literal["linear", "cosine"] = "linear",
         lr_decay_start: float = 0.5,
         lr_epoch_decay: float | None = None,
         decay_beta1: float | None = None,
         ema_decay: float | None = None,
         check_finite: bool = True,
     ) -> None:
+        if optimizer not in ("adam", "sgd") or schedule not in ("linear", "cosine"):
+            raise ValueError(f"optimizer is 'adam' or 'sgd' and schedule 'linear' or 'cosine'; got {optimizer!r}, "
+                             f"{schedule!r}.")
+        if decay_beta1 is not None and optimizer == "sgd":
+            raise ValueError("decay_beta1 changes Adam's beta1; SGD has none (set decay_beta1: null).")
+        if schedule == "cosine" and (lr_epoch_decay is not None or decay_beta1 is not None):
+            raise ValueError("schedule 'cosine' replaces the linear / per-epoch decay: set lr_epoch_decay and "
+                             "decay_beta1 to null.")
         if not 0.0 <= lr_decay_start <= 1.0:
             raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
@@ -144,6 +172,12 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
     def eval_classifier(self) -> nn.Module:
         """The network used for validation, test and prediction (the moving average if any)."""
         return self.ema.module if self.ema is not None else self.classifier
+
+    def training_progress(self) -> float:
+        """Fraction of training done, ``global_step / max_steps`` (ramp-ups are fractions of the run)."""
+        if self._trainer is None:
+            return 0.0
+        return self.global_step / max(1, int(self.trainer.estimated_stepping_batches))
 
     def supervised_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on the labeled part of the batch."""
@@ -300,6 +334,9 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         ``1 - lr_decay_start`` of training, or ``lr_epoch_decay ** epoch`` when that is set; with
         ``decay_beta1``, Adam's beta1 changes where the decay phase starts."""
         epoch_decay = self.hparams.get("lr_epoch_decay")
+        if self.hparams.get("schedule", "linear") == "cosine":
+            total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_decay(step, total))
         if epoch_decay is not None:
             steps_per_epoch = self._steps_per_epoch()
             factor = lambda step: epoch_decay ** (step // steps_per_epoch)  # noqa: E731
@@ -328,8 +365,13 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
                              "loader with a known length (steps_per_epoch).")
         return int(batches)
 
-    def configure_optimizers(self) -> Any:
+    def build_optimizer(self, params: Any) -> torch.optim.Optimizer:
+        """The optimiser named by ``optimizer`` (Adam or SGD) over ``params``, with this module's settings."""
         hp = self.hparams
-        trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = adam(trainable, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        if hp.get("optimizer", "adam") == "sgd":
+            return sgd(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov, weight_decay=hp.weight_decay)
+        return adam(params, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.build_optimizer([p for p in self.parameters() if p.requires_grad])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_schedule(optimizer), "interval": "step"}}

@@ -288,6 +288,7 @@ class ImprovedGAN(SSLModule):
         hp = self.hparams
         make = AdamSqrtEps if hp.eps_in_sqrt else adam
         optimizers = [
+            self.build_optimizer(net.parameters()) if hp.get("optimizer", "adam") == "sgd" else
             make(net.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.adam_eps, weight_decay=hp.weight_decay)
             for net in (self.discriminator, self.generator)
         ]

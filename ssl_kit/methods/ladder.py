@@ -146,7 +146,7 @@ class LadderNetwork(SSLModule):
 
     # ------------------------------------------------------------------ training
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
-        x_l, y_l, x_u = batch
+        x_l, y_l, x_u = batch.x_l, batch.y_l, batch.x_u
         clean = self.encoder.run(x_u, update_stats=True)
         corrupted_l = self.encoder.run(x_l, noise=self.gaussian_corruption())
         corrupted_u = self.corrupted_unlabeled_pass(x_u, clean)

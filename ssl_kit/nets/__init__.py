@@ -38,6 +38,7 @@ from ssl_kit.nets.ladder import LadderEncoder, conv_ladder_encoder, mlp_ladder_e
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 from ssl_kit.nets.small_cnn import SmallCNN
+from ssl_kit.nets.wrn import WideResNet, wrn28_2
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -48,6 +49,7 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "gan_conv": GanConvDiscriminator,
     "ladder_mlp": mlp_ladder_encoder,
     "ladder_conv": conv_ladder_encoder,
+    "wrn28_2": wrn28_2,
 }
 
 F = TypeVar("F", bound=Callable[..., nn.Module])
@@ -89,6 +91,7 @@ __all__ = [
     "LadderEncoder",
     "MLP",
     "SmallCNN",
+    "WideResNet",
     "build_backbone",
     "build_generator",
     "conv_large",
@@ -96,4 +99,5 @@ __all__ = [
     "conv_small",
     "mlp_ladder_encoder",
     "register_backbone",
+    "wrn28_2",
 ]

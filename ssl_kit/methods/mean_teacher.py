@@ -1,0 +1,81 @@
+"""Mean Teacher (Tarvainen & Valpola 2017, arXiv 1703.01780)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+
+from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.losses import check_rampup, frozen_batchnorm_stats, rampup, softmax_mse
+from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
+
+#: The teacher's default decay (the paper's value after its ramp-up, and USB's).
+DEFAULT_TEACHER_DECAY = 0.999
+
+
+@register_method
+class MeanTeacher(SSLModule):
+    """``CE(labeled) + unsup_weight * w(t) * mean ||f(x, theta', eta') - f(x, theta, eta)||^2`` (Section 2).
+
+    The teacher ``theta'`` is the base class's exponential moving average of the classifier
+    (``ema``, decay ``ema_decay``, updated after every optimizer step: ``theta'_t = alpha
+    theta'_{t-1} + (1 - alpha) theta_t``); it predicts without gradient on ``x_u``, leaving its
+    batch-norm running statistics alone, and the student predicts on the second view
+    ``x_u_strong`` (``strong_view: weak``, an independent draw of the training augmentation as in
+    USB) or on ``x_u`` again when there is none (then only network noise makes them differ). The
+    teacher is also the network evaluated, as for every method with ``ema_decay``.
+
+    Note: USB's ``meanteacher.py`` takes its student logits from the teacher's output, so its
+    consistency term carries no gradient; this module follows the paper.
+
+    Args:
+        num_classes: number of classes.
+        input_shape: shape of one input.
+        unsup_weight: final weight of the consistency term (USB 50).
+        rampup: ``"sigmoid"`` (the paper's) or ``"linear"`` (USB's).
+        rampup_length: fraction of ``max_steps`` over which the weight ramps up (USB 0.4).
+        ema_decay: the teacher's decay, the base class's argument re-declared because here it has
+            a default (0.999) and cannot be off.
+        **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int],
+        unsup_weight: float = 50.0,
+        rampup: Literal["linear", "sigmoid"] = "sigmoid",
+        rampup_length: float = 0.4,
+        ema_decay: float = DEFAULT_TEACHER_DECAY,
+        **kwargs: Any,
+    ) -> None:
+        if unsup_weight < 0:
+            raise ValueError(f"MeanTeacher needs unsup_weight >= 0; got {unsup_weight}.")
+        if ema_decay is None:
+            raise ValueError("MeanTeacher's teacher is the moving average of the weights: ema_decay cannot be null.")
+        check_rampup(rampup, rampup_length)
+        super().__init__(num_classes, input_shape, ema_decay=ema_decay, **kwargs)
+        self.save_hyperparameters()
+
+    @property
+    def teacher(self) -> torch.nn.Module:
+        """The moving-average network (it has no trainable parameters)."""
+        assert self.ema is not None
+        return self.ema.module
+
+    def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
+        hp = self.hparams
+        x_student = batch.x_u if batch.x_u_strong is None else batch.x_u_strong
+        with torch.no_grad(), frozen_batchnorm_stats(self.teacher):
+            logits_teacher = self.teacher(batch.x_u)
+        logits_l, logits_u = self.classifier(torch.cat([batch.x_l, x_student])).split([len(batch.x_l), len(x_student)])
+        loss_sup = self.supervised_loss(logits_l, batch.y_l)
+        loss_unsup = softmax_mse(logits_u, logits_teacher)
+        weight = hp.unsup_weight * rampup(hp.rampup, self.training_progress(), hp.rampup_length)
+        loss = loss_sup + weight * loss_unsup
+        self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup, "train/unsup_weight": weight})
+        self.log("train/loss", loss, prog_bar=True)
+        return loss

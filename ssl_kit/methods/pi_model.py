@@ -1,0 +1,63 @@
+"""The Π-model (Laine & Aila 2017, arXiv 1610.02242; Sajjadi et al. 2016, arXiv 1606.04586)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+
+from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.losses import check_rampup, rampup, softmax_mse
+from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
+
+
+@register_method
+class PiModel(SSLModule):
+    """``CE(labeled) + unsup_weight * w(t) * mean ||softmax(z) - softmax(z~)||^2`` (Laine & Aila 2017, Algorithm 1).
+
+    ``z`` and ``z~`` are two stochastic predictions of each unlabeled example: on ``x_u`` and on
+    the second view ``x_u_strong`` when the datamodule yields one (``strong_view: weak`` draws the
+    training augmentation twice, as USB does), else on ``x_u`` twice, where only the network's own
+    noise or dropout (e.g. ``backbone_kwargs.input_noise_std``) makes them differ: with neither,
+    the term is zero. The first prediction is the (constant) target, as in USB. The weight ramps
+    up over the first ``rampup_length`` of training (the paper's Gaussian ``exp(-5 (1 - t)^2)``).
+
+    Args:
+        num_classes: number of classes.
+        input_shape: shape of one input.
+        unsup_weight: final weight of the consistency term (the paper's ``w_max`` is 100 x
+            labeled fraction on CIFAR-10; USB uses 10).
+        rampup: ``"sigmoid"`` (the paper's) or ``"linear"`` (USB's).
+        rampup_length: fraction of ``max_steps`` over which the weight ramps up (USB 0.4).
+        **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int],
+        unsup_weight: float = 10.0,
+        rampup: Literal["linear", "sigmoid"] = "sigmoid",
+        rampup_length: float = 0.4,
+        **kwargs: Any,
+    ) -> None:
+        if unsup_weight < 0:
+            raise ValueError(f"PiModel needs unsup_weight >= 0; got {unsup_weight}.")
+        check_rampup(rampup, rampup_length)
+        super().__init__(num_classes, input_shape, **kwargs)
+        self.save_hyperparameters()
+
+    def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
+        hp = self.hparams
+        x_u2 = batch.x_u if batch.x_u_strong is None else batch.x_u_strong
+        sizes = [len(batch.x_l), len(batch.x_u), len(x_u2)]
+        logits_l, logits_u, logits_u2 = self.classifier(torch.cat([batch.x_l, batch.x_u, x_u2])).split(sizes)
+        loss_sup = self.supervised_loss(logits_l, batch.y_l)
+        loss_unsup = softmax_mse(logits_u2, logits_u)
+        weight = hp.unsup_weight * rampup(hp.rampup, self.training_progress(), hp.rampup_length)
+        loss = loss_sup + weight * loss_unsup
+        self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup, "train/unsup_weight": weight})
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
