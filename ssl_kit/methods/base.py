@@ -358,7 +358,13 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
             raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "batches_per_epoch"):
-            return int(datamodule.batches_per_epoch())
+            batches = int(datamodule.batches_per_epoch())
+            if self.trainer.fast_dev_run:  # True or a number of batches
+                return min(batches, int(self.trainer.fast_dev_run))
+            limit = self.trainer.limit_train_batches
+            if isinstance(limit, int):
+                return max(1, min(batches, limit))
+            return max(1, int(batches * limit)) if limit is not None else batches
         batches = self.trainer.num_training_batches
         if not math.isfinite(batches) or batches < 1:
             raise ValueError("lr_epoch_decay needs a datamodule of this toolkit (batches_per_epoch) or a training "
