@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
@@ -78,6 +78,17 @@ class _MixedBatchDataset(Dataset):
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
+
+
+class _TransformedCollate:
+    """Collates ``(x, y)`` items, then applies a batch transform to ``x`` (picklable for loader workers)."""
+
+    def __init__(self, transform: BatchTransform) -> None:
+        self.transform = transform
+
+    def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        x, y = default_collate(items)
+        return [self.transform(x), y]
 
 
 class LabeledUnlabeledDataModule(pl.LightningDataModule):
@@ -150,6 +161,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.split_file = split_file
         self.num_workers = num_workers
         self.train_transform: BatchTransform | None = None
+        # Applied to the inputs of every evaluation batch (e.g. trimming per-batch padding of token ids).
+        self.eval_transform: BatchTransform | None = None
         self.split: SplitIndices | None = None
         self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._extra_unlabeled: torch.Tensor | None = None
@@ -323,7 +336,9 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         rank, world_size = self._world()
         # Contiguous, unpadded shards: metrics synced over ranks count every example once.
         shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
-        return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size, num_workers=self.num_workers)
+        collate = None if self.eval_transform is None else _TransformedCollate(self.eval_transform)
+        return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size,
+                          num_workers=self.num_workers, collate_fn=collate)
 
     def val_dataloader(self) -> DataLoader:
         """Labeled ``(x, y)`` batches of the validation split (or the test set if ``num_val`` is 0)."""

@@ -83,6 +83,9 @@ class SSLModule(pl.LightningModule):
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
 
+    #: Why this method cannot take token ids (text), or empty if it can.
+    refuses_tokens: str = ""
+
     def __init__(
         self,
         num_classes: int,
@@ -169,6 +172,12 @@ class SSLModule(pl.LightningModule):
         data_classes = getattr(data, "num_classes", self.num_classes)
         if data_classes != self.num_classes:
             raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+        if getattr(data, "input_kind", None) == "tokens" and self.refuses_tokens:
+            raise ValueError(f"{type(self).__name__} cannot train on text (token ids): {self.refuses_tokens} "
+                             "Use Supervised or VAT (adv_weight for FGM) with backbone text_bilstm or text_cnn.")
+        prepare = getattr(self.classifier, "prepare_for_data", None)
+        if stage == "fit" and callable(prepare):  # e.g. word frequencies for a text backbone
+            prepare(data)
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -117,6 +117,8 @@ class ImprovedGAN(SSLModule):
             :class:`~ssl_kit.methods.base.SSLModule`).
     """
 
+    refuses_tokens = "its generator produces dense inputs (images or vectors), and token ids cannot be generated that way."
+
     def __init__(
         self,
         num_classes: int,

@@ -76,6 +76,8 @@ class LadderNetwork(SSLModule):
             :class:`~ssl_kit.methods.base.SSLModule`).
     """
 
+    refuses_tokens = "its denoising decoder reconstructs dense inputs (pixels or feature vectors), which token ids are not."
+
     def __init__(
         self,
         num_classes: int,

@@ -20,6 +20,7 @@ from ssl_kit.nets.gan import (
 )
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
+from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -27,6 +28,8 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "conv_large": conv_large,
     "gan_mlp": GanMLPDiscriminator,
     "gan_conv": GanConvDiscriminator,
+    "text_bilstm": text_bilstm,
+    "text_cnn": text_cnn,
 }
 
 
@@ -54,9 +57,12 @@ __all__ = [
     "GanMLPGenerator",
     "GaussianNoise",
     "MLP",
+    "TextClassifier",
     "build_backbone",
     "build_generator",
     "conv_large",
     "conv_small",
     "register_backbone",
+    "text_bilstm",
+    "text_cnn",
 ]
