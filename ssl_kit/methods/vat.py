@@ -104,7 +104,8 @@ class VAT(SSLModule):
             logits_u = forward_u(x_u)
         with frozen_batchnorm_stats(net):
             if hp.alpha > 0:
-                r_vadv = virtual_adversarial_perturbation(forward_u, x_u, logits_u, hp.xi, hp.eps, hp.n_power, mask_u)
+                masked = {"mask": mask_u} if mask_u is not None else {}  # sequences: none on padding
+                r_vadv = virtual_adversarial_perturbation(forward_u, x_u, logits_u, hp.xi, hp.eps, hp.n_power, **masked)
                 loss_vat = vat_loss(forward_u, x_u, logits_u, r_vadv)
             else:  # adversarial training alone (FGM): skip the power iteration's passes
                 loss_vat = torch.zeros((), device=logits_u.device)
@@ -114,7 +115,8 @@ class VAT(SSLModule):
                 loss = loss + entropy
             if hp.adv_weight > 0:
                 x_l, forward_l, mask_l = perturbation_space(net, batch.x_l)
-                r_adv = fgm_perturbation(forward_l, x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps, mask_l)
+                masked = {"mask": mask_l} if mask_l is not None else {}
+                r_adv = fgm_perturbation(forward_l, x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps, **masked)
                 loss_adv = F.cross_entropy(forward_l(x_l + r_adv), batch.y_l)
                 loss = loss + hp.adv_weight * loss_adv
                 self.log("train/loss_adv", loss_adv)
