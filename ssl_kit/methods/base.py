@@ -293,7 +293,7 @@ class SSLModule(pl.LightningModule):
         if self._trainer is None:
             raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
         if self.trainer.train_dataloader is None:
-            self.trainer.fit_loop.setup_data()  # as ``Trainer.estimated_stepping_batches`` does
+            self.trainer.estimated_stepping_batches  # noqa: B018  (public; sets up the training loader)
         batches = self.trainer.num_training_batches
         if not math.isfinite(batches) or batches < 1:
             raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")
