@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ssl_kit.cli import build_cli  # noqa: E402
+from ssl_kit.lightning_cli import build_cli  # noqa: E402
 from ssl_kit.losses import fgm_perturbation  # noqa: E402
 
 

@@ -80,15 +80,15 @@ class _MixedBatchDataset(Dataset):
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
 
 
-class _TransformedCollate:
-    """Collates ``(x, y)`` items, then applies a batch transform to ``x`` (picklable for loader workers)."""
+class TransformedCollate:
+    """Collates ``(x, ...)`` items, then applies a batch transform to ``x`` (picklable for loader workers)."""
 
     def __init__(self, transform: BatchTransform) -> None:
         self.transform = transform
 
-    def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
-        x, y = default_collate(items)
-        return [self.transform(x), y]
+    def __call__(self, items: list[tuple[torch.Tensor, ...]]) -> list[torch.Tensor]:
+        x, *rest = default_collate(items)
+        return [self.transform(x), *rest]
 
 
 def batches_trained_this_epoch(trainer: pl.Trainer) -> int:
@@ -364,7 +364,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         rank, world_size = self._world()
         # Contiguous, unpadded shards: metrics synced over ranks count every example once.
         shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
-        collate = None if self.eval_transform is None else _TransformedCollate(self.eval_transform)
+        collate = None if self.eval_transform is None else TransformedCollate(self.eval_transform)
         return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size,
                           num_workers=self.num_workers, collate_fn=collate)
 

@@ -22,7 +22,9 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
+from torch.utils.data import DataLoader, TensorDataset
+
+from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, TransformedCollate, default_data_dir
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one thread: the cores are the training's
 
@@ -146,6 +148,8 @@ class TextDataModule(LabeledUnlabeledDataModule):
         max_vocab_size: largest vocabulary (specials included); text backbones need at least this
             many embedding rows.
         lowercase: lowercase (and strip accents) before splitting into words.
+        predict_file: texts to classify with ``ssl-kit predict`` (``.txt``: one text per line, or
+            any source of :func:`read_texts`); default: the test set.
         **kwargs: see :class:`~datamodules.labeled_unlabeled.LabeledUnlabeledDataModule`.
     """
 
@@ -166,6 +170,7 @@ class TextDataModule(LabeledUnlabeledDataModule):
         min_frequency: int = 2,
         max_vocab_size: int = 20000,
         lowercase: bool = True,
+        predict_file: str | None = None,
         num_labeled: int = 500,
         labeled_batch_size: int = 32,
         unlabeled_batch_size: int = 64,
@@ -201,6 +206,7 @@ class TextDataModule(LabeledUnlabeledDataModule):
                       "unlabeled": read_texts(unlabeled, text_column, None)[0] if unlabeled is not None else []}
         self.labels = {"train": label_indices(train_labels, self.class_names, "training"),
                        "test": label_indices(test_labels, self.class_names, "test")}
+        self.predict_file, self.text_column, self.label_column = predict_file, text_column, label_column
         self.tokenizer: Tokenizer | None = None
         self.eval_transform = trim_padding
         self.train_transform = trim_padding
@@ -262,6 +268,17 @@ class TextDataModule(LabeledUnlabeledDataModule):
         counts = torch.bincount(torch.cat(ids), minlength=self.vocab_size).float()
         counts[PAD_ID] = 0.0
         return counts
+
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of ``predict_file`` (``(x,)``, or ``(x, y)`` if it has known labels), else of the test set."""
+        if self.predict_file is None:
+            return super().predict_dataloader()
+        texts, labels = read_texts(self.predict_file, self.text_column, self.label_column)
+        tensors = [self.encode(texts)]
+        if labels is not None:
+            tensors.append(label_indices(labels, self.class_names, "predict"))
+        return DataLoader(TensorDataset(*tensors), batch_size=self.eval_batch_size,
+                          collate_fn=TransformedCollate(trim_padding))
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:

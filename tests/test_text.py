@@ -198,20 +198,27 @@ def test_vat_with_fgm_learns_the_tiny_corpus() -> None:
     assert trainer.callback_metrics["val/error"] < 20.0
 
 
-def test_tiny_csv_corpus_trains_through_the_cli(tmp_path: Path) -> None:
+def test_tiny_csv_corpus_trains_and_predicts_through_the_cli(tmp_path: Path) -> None:
     from ssl_kit.cli import main
 
     write_csv(tmp_path / "train.csv", *corpus(60, 0))
     write_csv(tmp_path / "test.csv", *corpus(20, 1))
     (tmp_path / "extra.txt").write_text("the film was a story\nit was dull and boring\n")
-    for config in ("configs/vat/rotten_tomatoes.yaml", "configs/supervised/20newsgroups.yaml"):
-        main(["fit", "--config", str(REPO / config), "--data.class_path=datamodules.TextDataModule",
-              f"--data.init_args.train={tmp_path / 'train.csv'}", f"--data.init_args.test={tmp_path / 'test.csv'}",
-              f"--data.init_args.unlabeled={tmp_path / 'extra.txt'}", "--data.init_args.num_labeled=10",
-              "--data.init_args.labeled_batch_size=10", "--data.init_args.unlabeled_batch_size=20",
-              "--model.init_args.adv_weight=1.0" if "vat" in config else "--trainer.max_steps=2",
-              "--trainer.fast_dev_run=2", "--trainer.enable_progress_bar=false",
-              f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"])
+    data = ["--data.class_path=datamodules.TextDataModule", f"--data.init_args.train={tmp_path / 'train.csv'}",
+            f"--data.init_args.test={tmp_path / 'test.csv'}", f"--data.init_args.unlabeled={tmp_path / 'extra.txt'}",
+            "--data.init_args.num_labeled=10", "--data.init_args.labeled_batch_size=10",
+            "--data.init_args.unlabeled_batch_size=20"]
+    quiet = ["--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    main(["fit", "--config", str(REPO / "configs/vat/rotten_tomatoes.yaml"), *data, *quiet,
+          "--model.init_args.adv_weight=1.0", "--trainer.fast_dev_run=2"])
+    config = ["--config", str(REPO / "configs/supervised/20newsgroups.yaml"), *data, *quiet]
+    main(["fit", *config, "--trainer.max_steps=2", "--trainer.limit_val_batches=0"])
+    (checkpoint,) = tmp_path.rglob("last.ckpt")
+    (tmp_path / "new.txt").write_text("a superb and lovely film\nawful dull plot\nzebra\n")
+    main(["predict", *config, f"--ckpt_path={checkpoint}", f"--data.init_args.predict_file={tmp_path / 'new.txt'}"])
+    (written,) = tmp_path.rglob("predictions.csv")
+    rows = written.read_text().splitlines()
+    assert rows[0].startswith("index,prediction,p_0,p_1") and len(rows) == 4
 
 
 def test_ddp_two_cpu_processes_take_equal_text_batches(tmp_path: Path) -> None:
