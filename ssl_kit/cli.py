@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("ssl_kit.benchmark", "methods x settings x seeds side by side: ssl-kit benchmark --config "
                                        "configs/benchmark/<grid>.yaml (CSV, Markdown table, plot)"),
     "demo": ("ssl_kit.demo", "supervised vs VAT on the rings toy, with decision-boundary plots"),
+    "robustness": ("ssl_kit.evaluation.attack", "test error of a checkpoint under an L2 adversarial attack of "
+                                                "radius eps, on any datamodule"),
+    "refit-bn": ("ssl_kit.evaluation.batch_norm", "recompute a checkpoint's batch-norm statistics over its "
+                                                  "unlabeled pool, then test"),
 }
 
 

@@ -83,6 +83,8 @@ class SSLKitCLI(LightningCLI):
         kwargs["callbacks"] = configured + default_callbacks(trainer_config)
         if not trainer_config.get("plugins"):
             kwargs["plugins"] = [AtomicCheckpointIO()]
+        if trainer_config.get("strategy") == "ddp" and getattr(self.model, "needs_unused_parameter_detection", False):
+            kwargs["strategy"] = "ddp_find_unused_parameters_true"  # e.g. the GAN: one network per backward
         return super().instantiate_trainer(**kwargs)
 
 

@@ -59,9 +59,16 @@ def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture) ->
         main(["--help"])
     assert stop.value.code == 0
     out = capsys.readouterr().out
-    assert "{fit,validate,test,predict,benchmark,demo}" in out
+    assert "{fit,validate,test,predict,benchmark,demo,robustness,refit-bn}" in out
     listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()}
-    assert {"fit", "validate", "test", "predict", "benchmark", "demo"} <= listed
+    assert {"fit", "validate", "test", "predict", "benchmark", "demo", "robustness", "refit-bn"} <= listed
+
+
+def test_evaluation_subcommands_reach_their_parsers(capsys: pytest.CaptureFixture) -> None:
+    for command in ("robustness", "refit-bn"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--model_class" in capsys.readouterr().out
 
 
 def test_subcommand_help_reaches_its_own_parser(capsys: pytest.CaptureFixture) -> None:

@@ -63,7 +63,8 @@ class SSLModule(pl.LightningModule):
     Args:
         num_classes: number of classes (linked from the datamodule by the CLI).
         input_shape: shape of one input (linked from the datamodule by the CLI).
-        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES`.
+        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES` (a user network joins
+            them with :func:`ssl_kit.nets.register_backbone`).
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
         lr: Adam learning rate.
         betas: Adam betas.
