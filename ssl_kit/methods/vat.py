@@ -47,10 +47,16 @@ class VAT(SSLModule):
     2. the clean prediction on the unlabeled batch, the only pass that updates the running
        statistics (computed without gradient unless entropy minimisation needs it);
     3. the virtual adversarial direction by ``n_power`` power iterations (eqs. 10-13), then
-       ``LDS = KL(p(y|x_u) || p(y|x_u + r_vadv))`` with the clean side detached (eq. 4);
+       ``LDS = KL(p(y|x_u) || p(y|x_u + r_vadv))`` with the clean side detached (eq. 4), skipped
+       when ``unsup_weight`` is 0 (supervised adversarial training alone);
        perturbed passes leave batch-norm running statistics untouched;
     4. optionally the entropy of the unlabeled predictions (VAT+EntMin), and supervised
        adversarial training with the fast gradient method (``adv_weight > 0``) for comparison.
+
+    On a text backbone (one with ``embed`` / ``classify_embedded``, e.g. ``text_cnn``) both
+    perturbations are added to the normalised word embeddings, with the norm over each sequence
+    and none on padding (Miyato, Dai & Goodfellow 2017, arXiv 1605.07725), via
+    :func:`perturbation_space`.
 
     Besides the loss terms it logs ``train/rarest_class_share`` of the unlabeled predictions
     (:func:`~ssl_kit.metrics.rarest_class_share`): near 0 when a cluster has lost its label.
