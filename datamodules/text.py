@@ -282,14 +282,20 @@ class TextDataModule(LabeledUnlabeledDataModule):
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:
-        """Split, stream position and the fitted tokeniser (as its JSON string)."""
+        """Split, stream position, class names and the fitted tokeniser (as its JSON string)."""
         state = super().state_dict()
+        state["class_names"] = list(self.class_names)
         if self.tokenizer is not None:
             state["tokenizer"] = self.tokenizer.to_str()
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore split and stream position, and the checkpoint's tokeniser (re-encoding if it differs)."""
+        """Restore split, stream position and the checkpoint's tokeniser (re-encoding if it differs);
+        refuse a checkpoint trained on other classes."""
+        names = state_dict.get("class_names")
+        if names is not None and list(names) != list(self.class_names):
+            raise ValueError(f"The checkpoint was trained on the classes {list(names)} but these texts give "
+                             f"{list(self.class_names)}; pass class_names={list(names)} to keep its order.")
         super().load_state_dict(state_dict)
         stored = state_dict.get("tokenizer")
         if stored is not None and (self.tokenizer is None or self.tokenizer.to_str() != stored):

@@ -91,6 +91,9 @@ def test_tokenizer_round_trips_through_a_checkpoint(tmp_path: Path) -> None:
     assert other.tokenizer.to_str() == data.tokenizer.to_str()
     assert torch.equal(other.tensors[2], data.tensors[2])
     assert other.split.labeled == data.split.labeled
+    renamed = tiny_data(class_names=["good", "bad"])
+    with pytest.raises(ValueError, match="trained on the classes"):
+        renamed.load_state_dict(checkpoint[type(data).__qualname__])
     restored = Supervised.load_from_checkpoint(tmp_path / "model.ckpt")
     assert torch.equal(restored.classifier.token_counts, model.classifier.token_counts)
 
