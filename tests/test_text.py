@@ -178,6 +178,19 @@ def test_fgm_direction_is_the_normalised_gradient_wrt_embeddings() -> None:
     torch.testing.assert_close(r, expected, atol=1e-6, rtol=1e-5)
 
 
+def test_robustness_attacks_text_models_on_their_embeddings() -> None:
+    from ssl_kit.evaluation.attack import robustness
+
+    torch.manual_seed(0)
+    data = tiny_data()
+    model = Supervised(data.num_classes, data.input_shape, backbone="text_cnn",
+                       backbone_kwargs={"vocab_size": 64, "embed_dim": 8, "hidden": 8})
+    unattacked = robustness(model, data, eps=0.0)
+    attacked = robustness(model, data, eps=20.0)
+    assert unattacked.count == 40 and unattacked.attacked_error == unattacked.clean_error
+    assert attacked.attacked_error > attacked.clean_error == unattacked.clean_error
+
+
 # ----------------------------------------------------------------------------- methods
 @pytest.mark.parametrize("method", [LadderNetwork, ImprovedGAN])
 def test_methods_on_dense_inputs_refuse_text(method: type) -> None:
