@@ -9,6 +9,7 @@ import torch
 from torchvision.datasets import CIFAR10
 
 from datamodules.images import ImageDataModule, RawImages
+from datamodules.splits import NumLabeled
 
 
 class _CIFAR10WithoutChecksums(CIFAR10):
@@ -45,7 +46,7 @@ class CIFAR10DataModule(ImageDataModule):
         data_dir: str | None = None,
         download: bool = False,
         verify_checksums: bool = True,
-        num_labeled: int = 4000,
+        num_labeled: NumLabeled = 4000,
         labeled_batch_size: int = 32,
         unlabeled_batch_size: int = 128,
         **kwargs: Any,

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset, default_collate
 
 from datamodules.sampler import MixedBatchSampler
-from datamodules.splits import SplitIndices, class_balanced_split
+from datamodules.splits import NumLabeled, SplitIndices, check_num_labeled, labeled_split
 from datamodules.transforms import single_threaded
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
@@ -137,11 +137,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     ``num_val > 0`` for model selection).
 
     Args:
-        num_labeled: labeled examples, drawn class-balanced from the training set.
+        num_labeled: labeled examples, drawn class-balanced from the training set; ``"all"``
+            labels every training example (the unlabeled pool is the same data), ``0`` none (the
+            batches' ``x_l`` and ``y_l`` are then empty, for clustering).
         labeled_batch_size: global labeled batch size.
         unlabeled_batch_size: global unlabeled batch size.
         num_val: validation examples held out of the labeled and unlabeled pools.
         split_seed: seed of the labeled / validation draw.
+        stratified: draw the labeled and validation sets in the classes' natural proportions
+            instead of exactly balanced.
         seed: seed of the batch streams; default: the seed given to ``seed_everything``.
         steps_per_epoch: training batches per epoch; default: one pass over the unlabeled pool.
         eval_batch_size: batch size of the validation, test and predict loaders.
@@ -155,7 +159,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        num_labeled: int = 100,
+        num_labeled: NumLabeled = 100,
         labeled_batch_size: int = 100,
         unlabeled_batch_size: int = 100,
         num_val: int = 0,
@@ -165,9 +169,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         eval_batch_size: int = 1000,
         split_file: str | None = None,
         num_workers: int = 0,
+        stratified: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in (("num_labeled", num_labeled), ("labeled_batch_size", labeled_batch_size),
+        check_num_labeled(num_labeled)
+        for name, value in (("labeled_batch_size", labeled_batch_size),
                             ("unlabeled_batch_size", unlabeled_batch_size), ("eval_batch_size", eval_batch_size)):
             if value is not None and value < 1:  # subclasses may take None (ImageFolder: every labeled image)
                 raise ValueError(f"{name} must be positive, got {value}.")
@@ -186,6 +192,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.split_file = split_file
         self.num_workers = num_workers
+        self.stratified = stratified
         self.train_transform: BatchTransform | None = None
         # Applied to the inputs of every evaluation batch (e.g. trimming per-batch padding of token ids).
         self.eval_transform: BatchTransform | None = None
@@ -289,7 +296,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
                 )
         for name, wanted, found in (("num_labeled", self.num_labeled, len(split.labeled)),
                                     ("num_val", self.num_val, len(split.val))):
-            if wanted is not None and wanted != found:  # None: the subclass takes what the data gives
+            if wanted not in (None, "all") and wanted != found:  # None: the subclass takes what the data gives
                 raise ValueError(
                     f"split_file {self.split_file} holds {found} {name[4:]} examples but {name}={wanted}; "
                     f"set {name}: {found} to reuse the file, or point split_file elsewhere to draw a new split."
@@ -297,8 +304,9 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         return split
 
     def draw_split(self, y_train: torch.Tensor) -> SplitIndices:
-        """The labeled / unlabeled / validation split (default: :func:`class_balanced_split`)."""
-        return class_balanced_split(y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val)
+        """The labeled / unlabeled / validation split (default: :func:`~datamodules.splits.labeled_split`)."""
+        return labeled_split(y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val,
+                             self.stratified)
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
@@ -325,6 +333,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         assert self.split is not None
         return _UnlabeledPool(self.tensors[0], torch.tensor(self.split.unlabeled), self.extra_unlabeled)
 
+    def batches_per_epoch(self) -> int:
+        """Training batches per epoch (``steps_per_epoch``, or one pass over the unlabeled pool), known
+        without building the training loader (so a resumed sampler position is left alone)."""
+        return self.steps_per_epoch or -(-len(self._unlabeled_pool()) // self.unlabeled_batch_size)
+
     def unlabeled_inputs(self, limit: int | None = None) -> torch.Tensor:
         """A copy of the unlabeled pool, untransformed: the training split's unlabeled part, then the extra inputs.
 
@@ -341,12 +354,12 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         x_unlabeled = self._unlabeled_pool()
         assert self.split is not None
         x_train, y_train, _, _ = self.tensors
-        labeled = torch.tensor(self.split.labeled)
+        labeled = torch.tensor(self.split.labeled, dtype=torch.long)
         rank, world_size = self._world()
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),
             num_unlabeled=len(x_unlabeled),
-            labeled_batch_size=self.labeled_batch_size,
+            labeled_batch_size=self.labeled_batch_size if len(labeled) else 0,  # no labels: empty x_l, y_l
             unlabeled_batch_size=self.unlabeled_batch_size,
             steps_per_epoch=self.steps_per_epoch,
             seed=self._stream_seed(),

@@ -12,6 +12,7 @@ import torch
 from torchvision.datasets import MNIST
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
+from datamodules.splits import NumLabeled
 
 
 # Sizes and MD5 sums of the official, uncompressed idx files (torchvision only knows the .gz ones).
@@ -68,7 +69,7 @@ class MNISTDataModule(LabeledUnlabeledDataModule):
         data_dir: str | None = None,
         flatten: bool = True,
         download: bool = False,
-        num_labeled: int = 100,
+        num_labeled: NumLabeled = 100,
         labeled_batch_size: int = 100,
         unlabeled_batch_size: int = 250,
         **kwargs: Any,

@@ -37,7 +37,8 @@ class MixedBatchSampler(Sampler[tuple[torch.Tensor, torch.Tensor]]):
     that use this class need ``Trainer(use_distributed_sampler=False)``.
 
     Args:
-        num_labeled: size of the labeled pool.
+        num_labeled: size of the labeled pool; 0 (with ``labeled_batch_size`` 0) for data without
+            labels, whose batches then carry empty labeled positions.
         num_unlabeled: size of the unlabeled pool.
         labeled_batch_size: GLOBAL labeled batch size (over all ranks).
         unlabeled_batch_size: GLOBAL unlabeled batch size (over all ranks).
@@ -58,12 +59,13 @@ class MixedBatchSampler(Sampler[tuple[torch.Tensor, torch.Tensor]]):
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if num_labeled <= 0:
-            raise ValueError("The labeled pool is empty: semi-supervised training needs labeled examples.")
+        if num_labeled < 0 or (num_labeled == 0) != (labeled_batch_size == 0):
+            raise ValueError("The labeled pool is empty: semi-supervised training needs labeled examples "
+                             "(an empty pool goes with labeled_batch_size=0, for clustering without labels).")
         if num_unlabeled <= 0:
             raise ValueError("The unlabeled pool is empty: give the datamodule unlabeled examples.")
         for name, value in (("labeled_batch_size", labeled_batch_size), ("unlabeled_batch_size", unlabeled_batch_size)):
-            if value <= 0 or value % world_size:
+            if (value <= 0 and not (name == "labeled_batch_size" and num_labeled == 0)) or value % world_size:
                 raise ValueError(
                     f"{name}={value} is the GLOBAL batch size and must be a positive multiple of the "
                     f"{world_size} devices, so every rank gets an equal share."
@@ -108,7 +110,9 @@ class MixedBatchSampler(Sampler[tuple[torch.Tensor, torch.Tensor]]):
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         steps = self.steps_per_epoch
-        labeled = _stream(self.num_labeled, steps * self.labeled_batch_size, self.seed, self.epoch, 0)
+        labeled = np.empty(0, dtype=np.int64)  # no labels at all: every batch's labeled part is empty
+        if self.num_labeled:
+            labeled = _stream(self.num_labeled, steps * self.labeled_batch_size, self.seed, self.epoch, 0)
         unlabeled = _stream(self.num_unlabeled, steps * self.unlabeled_batch_size, self.seed, self.epoch, 1)
         while self._next_step < steps:
             step = self._next_step

@@ -9,6 +9,7 @@ import torch
 from torchvision.datasets import SVHN
 
 from datamodules.images import ImageDataModule, RawImages
+from datamodules.splits import NumLabeled
 
 
 class _SVHNWithoutChecksums(SVHN):
@@ -44,7 +45,7 @@ class SVHNDataModule(ImageDataModule):
         data_dir: str | None = None,
         download: bool = False,
         verify_checksums: bool = True,
-        num_labeled: int = 1000,
+        num_labeled: NumLabeled = 1000,
         labeled_batch_size: int = 32,
         unlabeled_batch_size: int = 128,
         **kwargs: Any,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import torch
 
 from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
+from datamodules.splits import NumLabeled
 
 
 def make_rings(n: int, noise: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,7 +52,7 @@ class ToyDataModule(LabeledUnlabeledDataModule):
         num_test: int = 1000,
         noise: float = 0.1,
         data_seed: int = 0,
-        num_labeled: int = 16,
+        num_labeled: NumLabeled = 16,
         labeled_batch_size: int = 16,
         unlabeled_batch_size: int = 100,
         **kwargs: Any,

@@ -51,6 +51,25 @@ def test_from_tensors_gives_mixed_batches(blobs) -> None:
     assert x.shape == (90, 5) and y.dtype == torch.long
 
 
+def test_no_labels_gives_batches_with_an_empty_labeled_part(blobs) -> None:
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=0, labeled_batch_size=15, unlabeled_batch_size=50)
+    batches = list(dm.train_dataloader())
+    assert len(batches) == 6 and dm.split.labeled == [] and len(dm.split.unlabeled) == 300
+    for batch in batches:
+        assert batch.x_l.shape == (0, 5) and batch.y_l.shape == (0,) and batch.y_l.dtype == torch.long
+        assert batch.x_u.shape == (50, 5)
+
+
+def test_all_labels_make_the_labeled_and_unlabeled_pools_the_same_data(blobs) -> None:
+    dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled="all", num_val=30, labeled_batch_size=100,
+                                                 unlabeled_batch_size=100)
+    dm.setup("fit")
+    assert dm.split.labeled == dm.split.unlabeled and len(dm.split.labeled) == 270
+    assert not set(dm.split.val) & set(dm.split.labeled)
+    seen = torch.cat([b.y_l for b in dm.train_dataloader()])
+    assert len(seen) == 300  # three batches of 100 over a pool of 270 labeled examples
+
+
 def test_from_datasets_reads_any_dataset(blobs) -> None:
     train, test = TensorDataset(blobs[0], blobs[1]), TensorDataset(blobs[2], blobs[3])
     dm = LabeledUnlabeledDataModule.from_datasets(train, test, num_labeled=9, labeled_batch_size=9, unlabeled_batch_size=30)
@@ -100,7 +119,8 @@ def test_split_file_that_does_not_fit_is_refused(blobs, tmp_path: Path) -> None:
         (dict(num_val=-10), "num_val must be 0"),
         (dict(steps_per_epoch=0), "steps_per_epoch must be positive"),
         (dict(labeled_batch_size=0), "labeled_batch_size must be positive"),
-        (dict(num_labeled=0), "num_labeled must be positive"),
+        (dict(num_labeled=-1), "num_labeled must be a count >= 0"),
+        (dict(num_labeled="most"), "or 'all'"),
     ],
 )
 def test_bad_settings_are_refused(blobs, kwargs: dict, message: str) -> None:

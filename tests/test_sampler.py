@@ -84,6 +84,7 @@ def test_resume_from_state_continues_the_stream() -> None:
         (dict(labeled_batch_size=30), "exceeds the 20 labeled examples"),
         (dict(world_size=5), "multiple of the 5 devices"),
         (dict(num_labeled=0), "labeled pool is empty"),
+        (dict(labeled_batch_size=0), "labeled pool is empty"),
         (dict(num_unlabeled=0), "unlabeled pool is empty"),
     ],
 )
@@ -92,6 +93,15 @@ def test_bad_arguments_name_the_problem(kwargs: dict, message: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         MixedBatchSampler(**args)
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_no_labels_gives_empty_labeled_positions_on_every_rank(world_size: int) -> None:
+    for rank in range(world_size):
+        sampler = MixedBatchSampler(num_labeled=0, num_unlabeled=100, labeled_batch_size=0, unlabeled_batch_size=20,
+                                    rank=rank, world_size=world_size)
+        batches = list(sampler)
+        assert len(batches) == 5 and all(len(l_pos) == 0 and len(u_pos) == 20 // world_size for l_pos, u_pos in batches)
 
 
 class RecordPosition(pl.Callback):

@@ -18,6 +18,8 @@ def plot_decision_boundary(
 ) -> Path:
     """Draw p(y=1|x) over the plane, the unlabeled points (grey) and the labeled ones (coloured).
 
+    For a clustering model (no labeled points) the picture is p(cluster 1|x) and its boundary.
+
     Args:
         model: a trained model on 2-D inputs.
         data: its datamodule (set up, so that the split exists).
@@ -43,9 +45,10 @@ def plot_decision_boundary(
     ax.contourf(gx, gy, prob, levels=20, cmap="RdBu_r", alpha=0.6, vmin=0, vmax=1)
     ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
     ax.scatter(x_train[:, 0], x_train[:, 1], s=4, c="0.4", label="unlabeled")
-    labeled = torch.tensor(data.split.labeled)
-    ax.scatter(x_train[labeled, 0], x_train[labeled, 1], c=y_train[labeled], cmap="bwr", s=80,
-               edgecolors="k", marker="o", label="labeled")
+    labeled = torch.tensor(data.split.labeled, dtype=torch.long)
+    if len(labeled):  # none when clustering without labels
+        ax.scatter(x_train[labeled, 0], x_train[labeled, 1], c=y_train[labeled], cmap="bwr", s=80,
+                   edgecolors="k", marker="o", label="labeled")
     ax.set_title(title)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)

@@ -8,6 +8,7 @@ from ssl_kit.losses.gan import (
     gan_unsupervised_loss,
     real_logit,
 )
+from ssl_kit.losses.imsat import imsat_loss, information_term, kth_neighbour_distance, marginal_entropy
 from ssl_kit.losses.ladder import (
     batch_moments,
     combinator_init,
@@ -28,6 +29,9 @@ __all__ = [
     "combinator_init",
     "denoising_cost",
     "gauss_combinator",
+    "imsat_loss",
+    "information_term",
+    "kth_neighbour_distance",
     "normalize_batch",
     "entropy_with_logits",
     "feature_matching_loss",
@@ -37,6 +41,7 @@ __all__ = [
     "gan_unsupervised_loss",
     "kl_with_logits",
     "l2_normalize",
+    "marginal_entropy",
     "real_logit",
     "vat_loss",
     "virtual_adversarial_perturbation",

@@ -86,6 +86,8 @@ class SSLModule(pl.LightningModule):
 
     #: Why this method cannot take token ids (text), or empty if it can.
     refuses_tokens: str = ""
+    #: Whether the method trains on labeled examples (``num_labeled: 0`` is refused at set-up).
+    needs_labels: bool = True
 
     def __init__(
         self,
@@ -179,6 +181,9 @@ class SSLModule(pl.LightningModule):
         prepare = getattr(self.classifier, "prepare_for_data", None)
         if stage == "fit" and callable(prepare):  # e.g. word frequencies for a text backbone
             prepare(data)
+        if self.needs_labels and getattr(data, "num_labeled", None) == 0:
+            raise ValueError(f"{type(self).__name__} trains on labeled examples, but the data has num_labeled=0; "
+                             "give it labels, or cluster without labels with IMSAT.")
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -290,14 +295,17 @@ class SSLModule(pl.LightningModule):
         return DecayPhaseBeta1(optimizer, factor, decay_beta1, decay_start_step)
 
     def _steps_per_epoch(self) -> int:
-        """Training batches per epoch, known once the trainer has set up its training loader."""
+        """Training batches per epoch: the datamodule's ``batches_per_epoch()`` (known before the
+        training loader exists), else the trainer's count once its loader is set up."""
         if self._trainer is None:
             raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
-        if self.trainer.train_dataloader is None:
-            self.trainer.estimated_stepping_batches  # noqa: B018  (public; sets up the training loader)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "batches_per_epoch"):
+            return int(datamodule.batches_per_epoch())
         batches = self.trainer.num_training_batches
         if not math.isfinite(batches) or batches < 1:
-            raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")
+            raise ValueError("lr_epoch_decay needs a datamodule of this toolkit (batches_per_epoch) or a training "
+                             "loader with a known length (steps_per_epoch).")
         return int(batches)
 
     def configure_optimizers(self) -> Any:

@@ -37,12 +37,14 @@ from ssl_kit.nets.gan import (
 from ssl_kit.nets.ladder import LadderEncoder, conv_ladder_encoder, mlp_ladder_encoder
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
+from ssl_kit.nets.small_cnn import SmallCNN
 from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
     "conv_small": conv_small,
     "conv_large": conv_large,
+    "small_cnn": SmallCNN,
     "gan_mlp": GanMLPDiscriminator,
     "gan_conv": GanConvDiscriminator,
     "ladder_mlp": mlp_ladder_encoder,
@@ -89,6 +91,7 @@ __all__ = [
     "GaussianNoise",
     "LadderEncoder",
     "MLP",
+    "SmallCNN",
     "TextClassifier",
     "build_backbone",
     "build_generator",

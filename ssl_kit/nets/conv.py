@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ssl_kit.nets.layers import per_layer_rates
+
 
 def _conv_bn(c_in: int, c_out: int, kernel: int, padding: int, slope: float) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(slope)]
@@ -24,7 +26,7 @@ class ConvNet(nn.Module):
         input_shape: ``(channels, height, width)``; any spatial size of at least 12 pixels.
         num_classes: number of logits.
         widths: channel widths ``(a, b, c, d, e)``.
-        dropout: dropout rate after each pooling.
+        dropout: dropout rate after each pooling: one rate, or one per pooling (two).
         slope: negative slope of the LeakyReLU.
         top_bn: batch norm on the logits (as the VAT reference code offers).
     """
@@ -34,7 +36,7 @@ class ConvNet(nn.Module):
         input_shape: Sequence[int],
         num_classes: int,
         widths: Sequence[int] = (128, 256, 512, 256, 128),
-        dropout: float = 0.5,
+        dropout: float | Sequence[float] = 0.5,
         slope: float = 0.1,
         top_bn: bool = False,
     ) -> None:
@@ -44,14 +46,15 @@ class ConvNet(nn.Module):
         if min(input_shape[1:]) < 12:
             raise ValueError(f"ConvNet needs images of at least 12x12 pixels, got {tuple(input_shape[1:])}.")
         a, b, c, d, e = widths
+        first_rate, second_rate = per_layer_rates(dropout, 2)
         channels = input_shape[0]
         layers: list[nn.Module] = []
         for c_in, c_out in ((channels, a), (a, a), (a, a)):
             layers += _conv_bn(c_in, c_out, 3, 1, slope)
-        layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
+        layers += [nn.MaxPool2d(2), nn.Dropout(first_rate)]
         for c_in, c_out in ((a, b), (b, b), (b, b)):
             layers += _conv_bn(c_in, c_out, 3, 1, slope)
-        layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
+        layers += [nn.MaxPool2d(2), nn.Dropout(second_rate)]
         layers += _conv_bn(b, c, 3, 0, slope) + _conv_bn(c, d, 1, 0, slope) + _conv_bn(d, e, 1, 0, slope)
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.features = nn.Sequential(*layers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -35,3 +37,18 @@ def make_activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise ValueError(f"Unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}.")
     return ACTIVATIONS[name]()
+
+
+def per_layer_rates(rates: float | Sequence[float], count: int, what: str = "dropout") -> list[float]:
+    """Dropout rates for ``count`` layers: one rate for all, or one per layer (each in [0, 1))."""
+    rates = [float(rates)] * count if isinstance(rates, (int, float)) else [float(r) for r in rates]
+    if len(rates) != count:
+        raise ValueError(f"{what} needs one rate or {count} rates (one per layer), got {len(rates)}.")
+    if any(not 0.0 <= r < 1.0 for r in rates):
+        raise ValueError(f"{what} rates must lie in [0, 1), got {rates}.")
+    return rates
+
+
+def dropout_layers(rate: float) -> list[nn.Module]:
+    """``[nn.Dropout(rate)]``, or nothing for rate 0 (so a network without dropout keeps its layout)."""
+    return [nn.Dropout(rate)] if rate > 0 else []
