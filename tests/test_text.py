@@ -19,7 +19,7 @@ from conftest import REPO
 from datamodules import TextDataModule
 from datamodules.text import read_texts, trim_padding
 from ssl_kit.losses import fgm_perturbation, virtual_adversarial_perturbation
-from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised
+from ssl_kit.methods import IMSAT, VAT, ImprovedGAN, LadderNetwork, Supervised
 from ssl_kit.nets.text import TextClassifier, frequency_normalized
 
 TESTS = Path(__file__).resolve().parent
@@ -192,7 +192,7 @@ def test_robustness_attacks_text_models_on_their_embeddings() -> None:
 
 
 # ----------------------------------------------------------------------------- methods
-@pytest.mark.parametrize("method", [LadderNetwork, ImprovedGAN])
+@pytest.mark.parametrize("method", [LadderNetwork, ImprovedGAN, IMSAT])
 def test_methods_on_dense_inputs_refuse_text(method: type) -> None:
     data = tiny_data()
     model = method(data.num_classes, data.input_shape)
