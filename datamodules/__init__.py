@@ -14,6 +14,7 @@ from datamodules.mnist import MNISTDataModule
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
 from datamodules.svhn import SVHNDataModule
+from datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule, TextDataModule
 from datamodules.toy import ToyDataModule
 from datamodules.transforms import AlbumentationsBatch, BatchTranslateFlip, build_augmentation, scale_images
 from datamodules.zca import ZCA, fit_zca_cached
@@ -28,10 +29,13 @@ __all__ = [
     "MNISTDataModule",
     "MixedBatch",
     "MixedBatchSampler",
+    "NewsgroupsDataModule",
     "RawImages",
+    "RottenTomatoesDataModule",
     "SVHNDataModule",
     "SplitIndices",
     "TensorDataModule",
+    "TextDataModule",
     "ToyDataModule",
     "ZCA",
     "build_augmentation",

@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset, default_collate
 
 from datamodules.preprocessing import Preprocessing
 from datamodules.sampler import MixedBatchSampler
@@ -105,6 +105,17 @@ class _MixedBatchDataset(Dataset):
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u, x_u_strong)
+
+
+class TransformedCollate:
+    """Collates ``(x, ...)`` items, then applies a batch transform to ``x`` (picklable for loader workers)."""
+
+    def __init__(self, transform: BatchTransform) -> None:
+        self.transform = transform
+
+    def __call__(self, items: list[tuple[torch.Tensor, ...]]) -> list[torch.Tensor]:
+        x, *rest = default_collate(items)
+        return [self.transform(x), *rest]
 
 
 def batches_trained_this_epoch(trainer: pl.Trainer) -> int:
@@ -230,6 +241,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self.stratified = stratified
         self.strong_view, self.strong_kwargs = strong_view, dict(strong_kwargs or {})
         self.train_transform: BatchTransform | None = None
+        # Applied to the inputs of every evaluation batch (e.g. trimming per-batch padding of token ids).
+        self.eval_transform: BatchTransform | None = None
         self.split: SplitIndices | None = None
         self._tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._extra_unlabeled: torch.Tensor | None = None
@@ -440,7 +453,9 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         rank, world_size = self._world()
         # Contiguous, unpadded shards: metrics synced over ranks count every example once.
         shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
-        return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size, num_workers=self.num_workers)
+        collate = None if self.eval_transform is None else TransformedCollate(self.eval_transform)
+        return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size,
+                          num_workers=self.num_workers, collate_fn=collate)
 
     @property
     def val_split(self) -> str:

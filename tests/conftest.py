@@ -29,6 +29,8 @@ REAL_DATA_FILES = {
     "mnist": ["MNIST/raw/train-images-idx3-ubyte"],
     "svhn": ["SVHN/train_32x32.mat", "SVHN/test_32x32.mat"],
     "cifar10": [f"cifar-10-batches-py/{n}" for n in ("data_batch_1", "test_batch", "batches.meta")],
+    "rotten_tomatoes": ["text/rotten_tomatoes.csv", "text/rotten_tomatoes_plots.csv"],
+    "20newsgroups": ["text/20newsgroups_train.csv", "text/20newsgroups_test.csv"],
 }
 
 

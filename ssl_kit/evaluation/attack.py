@@ -5,7 +5,8 @@ cross-entropy at the true label with respect to x (the fast gradient method with
 Goodfellow et al. 2015; eq. 8 of Miyato et al. 2018), computed on the network the method
 evaluates with, in evaluation mode (running batch-norm statistics, no noise). The norm is over the
 whole example, so ``eps`` is in the units of the datamodule's inputs (MNIST in [0, 1]: 0.3 is the
-VAN paper's robustness protocol).
+VAN paper's robustness protocol). Text backbones are attacked on their normalised word embeddings,
+the norm over each sequence and none on padding (Miyato, Dai & Goodfellow 2017, eqs. 2-3).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ssl_kit.evaluation.checkpoints import (
     parse_with_data_flags,
 )
 from ssl_kit.losses import fgm_perturbation
+from ssl_kit.methods.vat import perturbation_space
 
 
 class RobustnessResult(NamedTuple):
@@ -67,12 +69,13 @@ def robustness(
     clean = attacked = count = 0
     for x, y in _loader(datamodule, split):
         x, y = x.to(device), y.to(device)
-        x_adv = x + fgm_perturbation(net, x, y, eps)
+        inputs, forward, mask = perturbation_space(net, x)  # word embeddings for text backbones
+        x_adv = inputs + fgm_perturbation(forward, inputs, y, eps, **({"mask": mask} if mask is not None else {}))
         if clip is not None:
             x_adv = x_adv.clamp(*clip)
         with torch.no_grad():
-            clean += int((net(x).argmax(-1) != y).sum())
-            attacked += int((net(x_adv).argmax(-1) != y).sum())
+            clean += int((forward(inputs).argmax(-1) != y).sum())
+            attacked += int((forward(x_adv).argmax(-1) != y).sum())
         count += len(y)
     if not count:
         raise ValueError(f"The datamodule's {split} loader yielded no examples.")

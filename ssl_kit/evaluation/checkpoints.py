@@ -86,14 +86,15 @@ def checkpoint_datamodule(
     """The datamodule of a checkpoint's run, with the split stored in the checkpoint.
 
     Args:
-        checkpoint_path: the checkpoint; its stored split (labeled, unlabeled, validation) is restored.
+        checkpoint_path: the checkpoint; its stored split (labeled, unlabeled, validation) and the rest
+            of the datamodule's state (e.g. a text vocabulary) are restored.
         config: the run's LightningCLI config; default: the ``config.yaml`` saved with the run.
         overrides: flags for the ``data`` entry (e.g. another ``data_dir``).
     """
     data = datamodule_from_config(config or run_config(checkpoint_path), overrides)
     state = read_checkpoint(checkpoint_path).get(type(data).__qualname__, {})
     if "split" in state:
-        data.load_state_dict({"split": state["split"]})
+        data.load_state_dict(state)  # the split, and whatever else it keeps (a text vocabulary)
     else:
         rank_zero_warn(f"{checkpoint_path} stores no split of {type(data).__name__}; using the config's draw.")
     return data

@@ -41,6 +41,7 @@ def virtual_adversarial_perturbation(
     xi: float = 1e-6,
     eps: float = 1.0,
     n_power: int = 1,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The virtual adversarial perturbation ``r_vadv`` of ``x`` (Miyato et al. 2018, eqs. 10-13).
 
@@ -73,6 +74,9 @@ def virtual_adversarial_perturbation(
         xi: finite-difference step on the unit direction.
         eps: L2 norm of the returned perturbation, per example.
         n_power: power iterations.
+        mask: optional, broadcastable to ``x``: where it is 0 (padding of a sequence) the
+            perturbation is 0, and the norm ``eps`` is taken over the rest of each example
+            (the whole sequence, as in Miyato, Dai & Goodfellow 2017, eq. 7).
 
     Returns:
         A detached tensor shaped like ``x`` with L2 norm ``eps`` per example.
@@ -89,7 +93,7 @@ def virtual_adversarial_perturbation(
                 clean = forward(x).to(dtype)
         else:
             clean = logits.detach()
-        d = torch.randn_like(x)
+        d = _masked(torch.randn_like(x), mask)
         for _ in range(n_power):
             d = (xi * l2_normalize(d)).requires_grad_()
             divergence = kl_with_logits(clean, forward(x + d).to(dtype))
@@ -98,8 +102,13 @@ def virtual_adversarial_perturbation(
             # finite difference vanishes exactly; such examples keep their last direction
             # instead of silently getting no perturbation at all.
             vanished = (grad.flatten(1) == 0).all(dim=1).view(-1, *([1] * (x.dim() - 1)))
-            d = torch.where(vanished, d.detach(), grad)
+            d = torch.where(vanished, d.detach(), _masked(grad, mask))
         return (eps * l2_normalize(d)).detach()
+
+
+def _masked(d: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``d`` zeroed where ``mask`` is 0 (no mask: unchanged)."""
+    return d if mask is None else d * mask.to(d.dtype)
 
 
 def vat_loss(forward: Forward, x: torch.Tensor, logits: torch.Tensor, r_adv: torch.Tensor) -> torch.Tensor:
@@ -107,12 +116,17 @@ def vat_loss(forward: Forward, x: torch.Tensor, logits: torch.Tensor, r_adv: tor
     return kl_with_logits(logits.detach(), forward(x + r_adv))
 
 
-def fgm_perturbation(forward: Forward, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+def fgm_perturbation(
+    forward: Forward, x: torch.Tensor, y: torch.Tensor, eps: float, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Fast gradient method with an L2 constraint (Goodfellow et al. 2015; eq. 8 of the VAT paper).
 
     ``r_adv = eps * g / ||g||`` with ``g`` the gradient of the cross-entropy with respect to the
     input; the supervised adversarial-training baseline, and an attack for robustness checks.
+    On word embeddings ``x`` of shape ``(batch, length, dim)`` this is eqs. 2-3 of Miyato, Dai &
+    Goodfellow 2017, the norm taken over each whole sequence; ``mask`` (broadcastable to ``x``)
+    zeroes the perturbation on padding.
     """
     x = x.detach().requires_grad_()
     (grad,) = torch.autograd.grad(F.cross_entropy(forward(x), y), x)
-    return (eps * l2_normalize(grad)).detach()
+    return (eps * l2_normalize(_masked(grad, mask))).detach()

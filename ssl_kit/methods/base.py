@@ -106,6 +106,8 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
 
+    #: Why this method cannot take token ids (text), or empty if it can.
+    refuses_tokens: str = ""
     #: Whether the method trains on labeled examples (``num_labeled: 0`` is refused at set-up).
     needs_labels: bool = True
 
@@ -214,6 +216,12 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         data_classes = getattr(data, "num_classes", self.num_classes)
         if data_classes != self.num_classes:
             raise ValueError(f"The data has {data_classes} classes but the model predicts {self.num_classes}.")
+        if getattr(data, "input_kind", None) == "tokens" and self.refuses_tokens:
+            raise ValueError(f"{type(self).__name__} cannot train on text (token ids): {self.refuses_tokens} "
+                             "Use Supervised or VAT (adv_weight for FGM) with backbone text_bilstm or text_cnn.")
+        prepare = getattr(self.classifier, "prepare_for_data", None)
+        if stage == "fit" and callable(prepare):  # e.g. word frequencies for a text backbone
+            prepare(data)
         if self.needs_labels and getattr(data, "num_labeled", None) == 0:
             raise ValueError(f"{type(self).__name__} trains on labeled examples, but the data has num_labeled=0; "
                              "give it labels, or cluster without labels with IMSAT.")

@@ -118,6 +118,8 @@ class ImprovedGAN(SSLModule):
             both networks' optimizers and schedules.
     """
 
+    refuses_tokens = "its generator produces dense inputs (images or vectors), and token ids cannot be generated that way."
+
     def __init__(
         self,
         num_classes: int,

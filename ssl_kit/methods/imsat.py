@@ -112,6 +112,7 @@ class IMSAT(SSLModule):
     """
 
     needs_labels = False
+    refuses_tokens = "its self-augmentation perturbs the inputs themselves, which token ids do not allow."
 
     def __init__(
         self,

@@ -74,6 +74,8 @@ class LadderNetwork(SSLModule):
             the paper, ``betas``, ``ema_decay``, ``decay_beta1``, ...).
     """
 
+    refuses_tokens = "its denoising decoder reconstructs dense inputs (pixels or feature vectors), which token ids are not."
+
     def __init__(
         self,
         num_classes: int,

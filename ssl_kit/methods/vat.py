@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import torch
@@ -21,6 +22,21 @@ from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 
 
+def perturbation_space(
+    net: torch.nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor], torch.Tensor | None]:
+    """Where perturbations are added: ``(inputs, forward from them to logits, mask or None)``.
+
+    A network with ``embed`` / ``classify_embedded`` (the text backbones) is perturbed on its
+    normalised word embeddings, zero on padding (Miyato, Dai & Goodfellow 2017, Sec. 3); any other
+    network on its inputs.
+    """
+    if hasattr(net, "embed") and hasattr(net, "classify_embedded"):
+        mask = net.padding_mask(x)
+        return net.embed(x), partial(net.classify_embedded, mask=mask), mask.unsqueeze(-1)
+    return x, net, None
+
+
 @register_method
 class VAT(SSLModule):
     """Semi-supervised VAT: ``CE(labeled) + unsup_weight * LDS(unlabeled) [+ entropy] [+ adv_weight * AT]``.
@@ -31,10 +47,16 @@ class VAT(SSLModule):
     2. the clean prediction on the unlabeled batch, the only pass that updates the running
        statistics (computed without gradient unless entropy minimisation needs it);
     3. the virtual adversarial direction by ``n_power`` power iterations (eqs. 10-13), then
-       ``LDS = KL(p(y|x_u) || p(y|x_u + r_vadv))`` with the clean side detached (eq. 4);
+       ``LDS = KL(p(y|x_u) || p(y|x_u + r_vadv))`` with the clean side detached (eq. 4), skipped
+       when ``unsup_weight`` is 0 (supervised adversarial training alone);
        perturbed passes leave batch-norm running statistics untouched;
     4. optionally the entropy of the unlabeled predictions (VAT+EntMin), and supervised
        adversarial training with the fast gradient method (``adv_weight > 0``) for comparison.
+
+    On a text backbone (one with ``embed`` / ``classify_embedded``, e.g. ``text_cnn``) both
+    perturbations are added to the normalised word embeddings, with the norm over each sequence
+    and none on padding (Miyato, Dai & Goodfellow 2017, arXiv 1605.07725), via
+    :func:`perturbation_space`.
 
     Besides the loss terms it logs ``train/rarest_class_share`` of the unlabeled predictions
     (:func:`~ssl_kit.metrics.rarest_class_share`): near 0 when a cluster has lost its label.
@@ -86,18 +108,25 @@ class VAT(SSLModule):
         net = self.classifier
         with frozen_batchnorm_stats(net):
             loss_sup = F.cross_entropy(net(batch.x_l), batch.y_l)
+        x_u, forward_u, mask_u = perturbation_space(net, batch.x_u)  # embeddings keep their gradient
         with torch.set_grad_enabled(hp.entmin):
-            logits_u = net(batch.x_u)
+            logits_u = forward_u(x_u)
         with frozen_batchnorm_stats(net):
-            r_vadv = virtual_adversarial_perturbation(net, batch.x_u, logits_u, hp.xi, hp.eps, hp.n_power)
-            loss_vat = vat_loss(net, batch.x_u, logits_u, r_vadv)
+            if hp.unsup_weight > 0:
+                masked = {"mask": mask_u} if mask_u is not None else {}  # sequences: none on padding
+                r_vadv = virtual_adversarial_perturbation(forward_u, x_u, logits_u, hp.xi, hp.eps, hp.n_power, **masked)
+                loss_vat = vat_loss(forward_u, x_u, logits_u, r_vadv)
+            else:  # adversarial training alone (FGM): skip the power iteration's passes
+                loss_vat = torch.zeros((), device=logits_u.device)
             loss = loss_sup + hp.unsup_weight * loss_vat
             entropy = entropy_with_logits(logits_u)
             if hp.entmin:
                 loss = loss + entropy
             if hp.adv_weight > 0:
-                r_adv = fgm_perturbation(net, batch.x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps)
-                loss_adv = F.cross_entropy(net(batch.x_l + r_adv), batch.y_l)
+                x_l, forward_l, mask_l = perturbation_space(net, batch.x_l)
+                masked = {"mask": mask_l} if mask_l is not None else {}
+                r_adv = fgm_perturbation(forward_l, x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps, **masked)
+                loss_adv = F.cross_entropy(forward_l(x_l + r_adv), batch.y_l)
                 loss = loss + hp.adv_weight * loss_adv
                 self.log("train/loss_adv", loss_adv)
         self.log_dict({"train/loss_sup": loss_sup, "train/loss_vat": loss_vat, "train/entropy": entropy.detach(),

@@ -39,6 +39,7 @@ from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 from ssl_kit.nets.small_cnn import SmallCNN
 from ssl_kit.nets.wrn import WideResNet, wrn28_2
+from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -50,6 +51,8 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "ladder_mlp": mlp_ladder_encoder,
     "ladder_conv": conv_ladder_encoder,
     "wrn28_2": wrn28_2,
+    "text_bilstm": text_bilstm,
+    "text_cnn": text_cnn,
 }
 
 F = TypeVar("F", bound=Callable[..., nn.Module])
@@ -92,6 +95,7 @@ __all__ = [
     "MLP",
     "SmallCNN",
     "WideResNet",
+    "TextClassifier",
     "build_backbone",
     "build_generator",
     "conv_large",
@@ -100,4 +104,6 @@ __all__ = [
     "mlp_ladder_encoder",
     "register_backbone",
     "wrn28_2",
+    "text_bilstm",
+    "text_cnn",
 ]
