@@ -69,8 +69,9 @@ class ImprovedGAN(SSLModule):
     ``torch.optim.swa_utils.AveragedModel`` starts the average from the weights themselves (its
     first update copies them), so the average is never pulled towards zero. It still remembers
     the first weights with weight ``ema_decay ** steps`` (0.9999: 37% after 10,000 batches,
-    nothing after the protocol's 180,000), so short runs need a smaller decay (the quick config
-    uses 0.99); ``ema_decay=None`` evaluates the raw weights.
+    nothing after the protocol's 180,000), so short runs need a smaller decay: the default
+    ``ema_decay="auto"`` ties the horizon to the run's length; ``ema_decay=None`` evaluates the raw
+    weights.
 
     **Steps and schedule.** Only the discriminator's step is counted by Lightning, so
     ``trainer.global_step``, ``max_steps`` and the linear decay (``lr_decay_start``, applied to
@@ -100,7 +101,9 @@ class ImprovedGAN(SSLModule):
         lr_decay_start: fraction of training after which both rates decay linearly to 0.
         lr_epoch_decay: if set, multiply both rates by this factor after every epoch instead of the
             linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
-        ema_decay: decay of the evaluated weight average (``None``: raw weights).
+        ema_decay: decay of the evaluated weight average; ``auto`` (default): horizon 5 % of the
+            run, which is the reference's 0.9999 at its 180,000 steps and never evaluates an almost
+            untrained average on a short run; ``None``: raw weights.
         adam_eps: Adam epsilon.
         eps_in_sqrt: put ``adam_eps`` under the square root (``m / sqrt(v + eps)``, the
             reference's Adam, :class:`~ssl_kit.optim.AdamSqrtEps`) instead of PyTorch's
@@ -130,7 +133,7 @@ class ImprovedGAN(SSLModule):
         weight_decay: float = 0.0,
         lr_decay_start: float = 1.0,
         lr_epoch_decay: float | None = None,
-        ema_decay: float | None = 0.9999,
+        ema_decay: float | str | None = "auto",
         adam_eps: float = 1e-8,
         eps_in_sqrt: bool = True,
         unsupervised_weight: float = 1.0,

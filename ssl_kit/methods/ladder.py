@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.defaults import SMALL_MLP_HIDDEN, VAN_HIDDEN_FRACTION, is_small_input, relative_eps
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods.base import SSLModule
@@ -27,6 +29,8 @@ from ssl_kit.nets.ladder import (
 
 #: The paper's MNIST weights for 784-1000-500-250-250-250-10: 1000 at the input, 10, then 0.1.
 PAPER_MNIST_WEIGHTS = (1000.0, 10.0, 0.1, 0.1, 0.1, 0.1, 0.1)
+#: Hidden widths of the paper's dense MNIST encoder.
+PAPER_MNIST_HIDDEN = (1000, 500, 250, 250, 250)
 
 
 def _per_layer(value: float | Sequence[float], count: int, name: str) -> list[float]:
@@ -54,7 +58,9 @@ class LadderNetwork(SSLModule):
         num_classes: number of classes.
         input_shape: shape of one input.
         encoder: ``"mlp"`` (dense; images are flattened) or ``"conv"`` (``conv_spec``; Γ-model only).
-        hidden: hidden widths of the dense encoder (the paper's 1000-500-250-250-250 by default).
+        hidden: hidden widths of the dense encoder; ``None`` (default): the paper's
+            1000-500-250-250-250, or 256-256 for inputs of fewer than 256 values
+            (:func:`ssl_kit.defaults.is_small_input`).
         conv_spec: layer list of the convolutional encoder (see
             :func:`ssl_kit.nets.ladder.conv_ladder_encoder`; default the paper's Conv-Large).
         activation: hidden activation (``relu`` as in the paper's MNIST runs; ``None``: ``relu`` for
@@ -81,7 +87,7 @@ class LadderNetwork(SSLModule):
         num_classes: int,
         input_shape: Sequence[int],
         encoder: Literal["mlp", "conv"] = "mlp",
-        hidden: Sequence[int] = (1000, 500, 250, 250, 250),
+        hidden: Sequence[int] | None = None,
         conv_spec: Sequence[str] = CONV_LARGE,
         activation: str | None = None,
         noise_std: float | Sequence[float] = 0.3,
@@ -125,7 +131,10 @@ class LadderNetwork(SSLModule):
         """The clean encoder; its weights are shared by the corrupted path."""
         hp = self.hparams
         if hp.encoder == "mlp":
-            return mlp_ladder_encoder(self.input_shape, self.num_classes, hp.hidden, hp.activation or "relu",
+            hidden = hp.hidden
+            if hidden is None:
+                hidden = SMALL_MLP_HIDDEN if is_small_input(self.input_shape) else PAPER_MNIST_HIDDEN
+            return mlp_ladder_encoder(self.input_shape, self.num_classes, hidden, hp.activation or "relu",
                                       True if hp.top_scale is None else hp.top_scale, hp.bn_momentum)
         if hp.encoder == "conv":
             return conv_ladder_encoder(self.input_shape, self.num_classes, hp.conv_spec,
@@ -208,8 +217,9 @@ class VirtualAdversarialLadder(LadderNetwork):
     Args:
         variant: see above.
         adv_eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
-            a layer with eps 0 is not perturbed. Default: the reference LVAN-LW eps
-            (0.073, 0.482, then 0.0014).
+            a layer with eps 0 is not perturbed. ``None`` (default): relative to each layer's
+            scale (:meth:`layer_eps`), so the radii follow the data; the MNIST configs give the
+            reference LVAN-LW eps (0.073, 0.482, then 0.0014).
         adv_xi: finite-difference step of the power iteration, one value or one per layer.
         adv_n_power: power iterations, one value or one per layer.
         adv_noise_std: Gaussian noise inside the perturbation's forward passes.
@@ -235,21 +245,36 @@ class VirtualAdversarialLadder(LadderNetwork):
         if variant not in ("lvan", "lvan_lw", "lvac", "lvac_lw"):
             raise ValueError(f"Unknown variant {variant!r}; choose lvan, lvan_lw, lvac or lvac_lw.")
         layers = self.encoder.num_layers  # perturbable layers 0 .. L-1
-        if adv_eps is None:
-            adv_eps = (list(REFERENCE_LW_EPS) + [REFERENCE_LW_EPS[-1]] * layers)[:layers]
-        self.adv_eps = _per_layer(adv_eps, layers, "adv_eps")
+        #: Radii given per layer, or ``None``: relative to the scale of each layer (:meth:`layer_eps`).
+        self.adv_eps = None if adv_eps is None else _per_layer(adv_eps, layers, "adv_eps")
         self.adv_xi = _per_layer(adv_xi, layers, "adv_xi")
         self.adv_n_power = [int(n) for n in _per_layer(adv_n_power, layers, "adv_n_power")]
-        if any(e < 0 for e in self.adv_eps) or any(x <= 0 for x in self.adv_xi) or any(n < 1 for n in self.adv_n_power):
+        if any(e < 0 for e in self.adv_eps or []) or any(x <= 0 for x in self.adv_xi) or any(n < 1 for n in self.adv_n_power):
             raise ValueError(f"adv_eps must be >= 0, adv_xi > 0 and adv_n_power >= 1; got {self.adv_eps}, "
                              f"{self.adv_xi} and {self.adv_n_power}.")
         if adv_noise_std < 0 or vat_weight < 0:
             raise ValueError(f"adv_noise_std and vat_weight must be >= 0; got {adv_noise_std} and {vat_weight}.")
         candidates = range(layers) if variant.endswith("_lw") else [0]
-        self.adv_layers = [l for l in candidates if self.adv_eps[l] > 0]
+        self.adv_layers = [l for l in candidates if self.adv_eps is None or self.adv_eps[l] > 0]
         if not self.adv_layers:
             raise ValueError(f"No layer gets adversarial noise: adv_eps {self.adv_eps} is zero where {variant} perturbs.")
         self.variant = variant
+
+    def layer_eps(self, layer: int) -> float:
+        """Radius of the perturbation of ``z_layer``: ``adv_eps`` if given, else relative to the layer's scale.
+
+        The input's radius is :data:`~ssl_kit.defaults.EPS_FRACTION` of the measured input norm
+        (as VAT's); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
+        a per-example norm of ``sqrt(width)``), and its radius is
+        :data:`~ssl_kit.defaults.VAN_HIDDEN_FRACTION` of that.
+        """
+        if self.adv_eps is not None:
+            return self.adv_eps[layer]
+        if layer == 0:
+            if self.input_norm is None:
+                raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
+            return relative_eps(None, self.input_norm)
+        return VAN_HIDDEN_FRACTION * math.sqrt(math.prod(self.encoder.feature_shapes[layer]))
 
     def logits_from(self, layer: int, z: torch.Tensor) -> torch.Tensor:
         """Logits of a pass that re-enters at ``z_layer`` (noise ``adv_noise_std``, running stats untouched)."""
@@ -259,10 +284,11 @@ class VirtualAdversarialLadder(LadderNetwork):
         """The virtual adversarial perturbation of ``z_layer`` (detached, L2 norm ``adv_eps[layer]`` per example)."""
         return virtual_adversarial_perturbation(
             lambda zz: self.logits_from(layer, zz), z, logits,
-            xi=self.adv_xi[layer], eps=self.adv_eps[layer], n_power=self.adv_n_power[layer],
+            xi=self.adv_xi[layer], eps=self.layer_eps(layer), n_power=self.adv_n_power[layer],
         )
 
     def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
+        self.data_scale(x_u)  # the input radius is relative to it (measured once)
         if not self.variant.startswith("lvan"):
             return super().corrupted_unlabeled_pass(x_u, clean)
         gaussian = self.gaussian_corruption()

@@ -16,6 +16,7 @@ from ssl_kit.losses import (
     vat_loss,
     virtual_adversarial_perturbation,
 )
+from ssl_kit.defaults import relative_eps
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.metrics import rarest_class_share
 
@@ -46,14 +47,16 @@ class VAT(SSLModule):
     Args:
         num_classes: number of classes.
         input_shape: shape of one input.
-        eps: L2 norm of the virtual adversarial perturbation (depends on the input scale: 5.0 for
+        eps: L2 norm of the virtual adversarial perturbation; ``None`` (default): 0.15 times the
+            median centred input norm measured at setup (:func:`ssl_kit.defaults.relative_eps`),
+            so the radius follows the scale of the data. The paper configs give theirs (5.0 for
             [0, 1] MNIST in the issue's protocol, 2.0 in the reference's MNIST script).
         xi: finite-difference step on the unit direction (1e-6 as the reference).
         n_power: power iterations.
         alpha: weight of the LDS term.
         entmin: add the conditional entropy of the unlabeled predictions (VAT+EntMin).
         adv_weight: weight of supervised adversarial training on the labeled batch (0: off).
-        adv_eps: L2 norm of the FGM perturbation; default ``eps``.
+        adv_eps: L2 norm of the FGM perturbation; default: the VAT radius.
         **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
     """
 
@@ -61,7 +64,7 @@ class VAT(SSLModule):
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        eps: float = 1.0,
+        eps: float | None = None,
         xi: float = 1e-6,
         n_power: int = 1,
         alpha: float = 1.0,
@@ -70,7 +73,7 @@ class VAT(SSLModule):
         adv_eps: float | None = None,
         **kwargs: Any,
     ) -> None:
-        if eps <= 0 or xi <= 0 or n_power < 1:
+        if (eps is not None and eps <= 0) or xi <= 0 or n_power < 1:
             raise ValueError(f"VAT needs eps > 0, xi > 0 and n_power >= 1; got eps={eps}, xi={xi}, n_power={n_power}.")
         if alpha < 0 or adv_weight < 0 or (adv_eps is not None and adv_eps <= 0):
             raise ValueError(f"VAT needs alpha >= 0, adv_weight >= 0 and adv_eps > 0 (or null: eps); got alpha={alpha}, "
@@ -81,19 +84,20 @@ class VAT(SSLModule):
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
         net = self.classifier
+        eps = relative_eps(hp.eps, self.data_scale(batch.x_u))
         with frozen_batchnorm_stats(net):
             loss_sup = F.cross_entropy(net(batch.x_l), batch.y_l)
         with torch.set_grad_enabled(hp.entmin):
             logits_u = net(batch.x_u)
         with frozen_batchnorm_stats(net):
-            r_vadv = virtual_adversarial_perturbation(net, batch.x_u, logits_u, hp.xi, hp.eps, hp.n_power)
+            r_vadv = virtual_adversarial_perturbation(net, batch.x_u, logits_u, hp.xi, eps, hp.n_power)
             loss_vat = vat_loss(net, batch.x_u, logits_u, r_vadv)
             loss = loss_sup + hp.alpha * loss_vat
             entropy = entropy_with_logits(logits_u)
             if hp.entmin:
                 loss = loss + entropy
             if hp.adv_weight > 0:
-                r_adv = fgm_perturbation(net, batch.x_l, batch.y_l, hp.eps if hp.adv_eps is None else hp.adv_eps)
+                r_adv = fgm_perturbation(net, batch.x_l, batch.y_l, eps if hp.adv_eps is None else hp.adv_eps)
                 loss_adv = F.cross_entropy(net(batch.x_l + r_adv), batch.y_l)
                 loss = loss + hp.adv_weight * loss_adv
                 self.log("train/loss_adv", loss_adv)
