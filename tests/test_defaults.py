@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule
+from ssl_kit import threads
 from ssl_kit.defaults import EMA_HORIZON_FRACTION, EPS_FRACTION, SMALL_MLP_HIDDEN, input_norm
 from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
 from ssl_kit.nets import ConvNet, GanConvDiscriminator, GanMLPDiscriminator, MLP
@@ -183,3 +184,31 @@ def test_every_method_trains_from_num_classes_and_input_shape_alone(method: type
     fit.fit(model, datamodule=dm)
     assert fit.global_step == 2
     assert all(math.isfinite(float(v)) for k, v in fit.callback_metrics.items() if k.startswith("train/"))
+
+
+# ---------------------------------------------------------------------------- CPU threads
+def test_small_models_run_on_one_thread_unless_the_variable_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    assert threads.choose_num_threads(10_000) == 1
+    monkeypatch.setattr(threads, "idle_cores", lambda: 1)
+    assert threads.choose_num_threads(10 * threads.SMALL_MODEL_PARAMETERS) == 1  # a busy machine
+    monkeypatch.setenv(threads.ENV_VAR, "3")
+    assert threads.choose_num_threads(10_000) == 3
+    monkeypatch.setenv(threads.ENV_VAR, "two")
+    with pytest.raises(ValueError, match="SSL_KIT_NUM_THREADS must be a positive integer"):
+        threads.choose_num_threads(10_000)
+
+
+def test_thread_policy_callback_sets_torch_threads_at_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(threads.ENV_VAR, "2")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        fit = trainer(1)
+        fit.callbacks.append(threads.ThreadPolicy())
+        x, y = blobs(40)
+        dm = LabeledUnlabeledDataModule.from_tensors(x, y, x[:8], y[:8], num_labeled=6)
+        fit.fit(Supervised(2, (4,)), datamodule=dm)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

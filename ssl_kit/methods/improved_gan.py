@@ -10,6 +10,7 @@ from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.defaults import SMALL_MLP_HIDDEN, is_small_input
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.metrics import rarest_class_share
@@ -89,7 +90,7 @@ class ImprovedGAN(SSLModule):
         num_classes: ``K``.
         input_shape: shape of one example.
         backbone: discriminator: ``auto`` (``gan_conv`` for images of at least 9x9 pixels, else
-            ``gan_mlp``), ``gan_mlp``, ``gan_conv``, or any backbone with ``features`` and
+            ``gan_mlp``, 256-256 below 256 input values), ``gan_mlp``, ``gan_conv``, or any backbone with ``features`` and
             ``head`` submodules (the features are matched).
         backbone_kwargs: discriminator arguments (widths, noise, ...).
         generator: ``auto`` (the pair of the discriminator), ``gan_mlp`` or ``gan_conv``.
@@ -177,6 +178,8 @@ class ImprovedGAN(SSLModule):
         """The discriminator (its ``forward`` gives the ``K`` class logits that are evaluated)."""
         hp = self.hparams
         name, kwargs = self._discriminator_name(), dict(hp.backbone_kwargs or {})
+        if hp.backbone == "auto" and name == "gan_mlp" and is_small_input(self.input_shape):
+            kwargs = {"hidden": SMALL_MLP_HIDDEN, **kwargs}  # as backbone: auto sizes every dense network
         factory = BACKBONES.get(name)
         if isinstance(factory, type) and issubclass(factory, GanDiscriminator):
             return build_backbone(name, self.input_shape, self.num_classes,
