@@ -111,6 +111,14 @@ def test_gan_pairs_discriminator_and_generator_by_shape() -> None:
     assert vector.sample(3).shape == (3, 5)
 
 
+def test_gan_generator_outputs_lie_in_the_data_range() -> None:
+    model = fitted(ImprovedGAN, 10.0, steps=1)  # inputs far outside [0, 1], negative ones too
+    x, _ = blobs(64, scale=10.0)
+    samples = model.sample(200)
+    assert samples.min() >= x.min() - 1e-4 and samples.max() <= x.max() + 1e-4
+    assert samples.min() < 0  # a sigmoid output could not reach the negative half
+
+
 @pytest.mark.parametrize("method", [LadderNetwork, VirtualAdversarialLadder])
 def test_ladder_encoder_is_sized_by_the_input(method: type) -> None:
     assert method(2, (2,)).encoder.num_layers == len(SMALL_MLP_HIDDEN) + 1
@@ -212,3 +220,21 @@ def test_thread_policy_callback_sets_torch_threads_at_setup(monkeypatch: pytest.
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------- the small-data grid
+SMALL_GRID = Path(__file__).resolve().parents[1] / "configs" / "benchmark" / "small"
+
+
+@pytest.mark.parametrize("method", sorted(p.stem for p in (SMALL_GRID / "methods").glob("*.yaml")))
+def test_small_grid_method_with_defaults_runs_on_the_digits(method: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from ssl_kit.benchmark import load_grid
+    from ssl_kit.cli import main
+
+    grid = load_grid(str(SMALL_GRID.parent / "small.yaml"))
+    assert method in grid.methods and {"rings", "moons", "digits", "mnist100"} <= set(grid.settings)
+    monkeypatch.chdir(tmp_path)
+    main(["fit", "--config", str(SMALL_GRID / "methods" / f"{method}.yaml"),
+          "--config", str(SMALL_GRID / "datasets" / "digits.yaml"), "--trainer.fast_dev_run", "true",
+          "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])

@@ -17,6 +17,7 @@ from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
     GENERATORS,
+    DataRange,
     FeatureHeadDiscriminator,
     GanDiscriminator,
     GanGenerator,
@@ -93,7 +94,8 @@ class ImprovedGAN(SSLModule):
             ``gan_mlp``, 256-256 below 256 input values), ``gan_mlp``, ``gan_conv``, or any backbone with ``features`` and
             ``head`` submodules (the features are matched).
         backbone_kwargs: discriminator arguments (widths, noise, ...).
-        generator: ``auto`` (the pair of the discriminator), ``gan_mlp`` or ``gan_conv``.
+        generator: ``auto`` (the pair of the discriminator, its outputs squashed into the range of
+            the first training batch: ``output_activation: data_range``), ``gan_mlp`` or ``gan_conv``.
         generator_kwargs: generator arguments (``latent_dim``, widths, ``output_activation``
             which must match the data range: sigmoid for [0, 1], tanh for [-1, 1]).
         lr: Adam learning rate of both networks (reference: 3e-3 MNIST, 3e-4 SVHN / CIFAR-10).
@@ -163,7 +165,10 @@ class ImprovedGAN(SSLModule):
         gen_name = generator
         if gen_name == "auto":
             gen_name = self.discriminator_name if self.discriminator_name in GENERATORS else default_gan_pair(input_shape)
-        self.generator: GanGenerator = build_generator(gen_name, self.input_shape, **(generator_kwargs or {}))
+        gen_kwargs = dict(generator_kwargs or {})
+        if generator == "auto":  # outputs in the data's range, set on the first batch (DataRange)
+            gen_kwargs.setdefault("output_activation", "data_range")
+        self.generator: GanGenerator = build_generator(gen_name, self.input_shape, **gen_kwargs)
         if feature_matching == "auto":
             feature_matching = "l1" if self.discriminator_name == "gan_conv" else "l2"
         self.feature_matching = feature_matching
@@ -218,6 +223,9 @@ class ImprovedGAN(SSLModule):
     def _data_dependent_init(self, batch: MixedBatch) -> None:
         """Initialise the weight-normalised layers from the first batch (rank 0's result under DDP)."""
         x = torch.cat([batch.x_l, batch.x_u])
+        for module in self.generator.modules():
+            if isinstance(module, DataRange):
+                module.fit(x)
         data_dependent_init(self.discriminator, lambda: self.discriminator.discriminate(x))
         data_dependent_init(self.generator, lambda: self.generator.generate(len(x)))
         if torch.distributed.is_available() and torch.distributed.is_initialized():
