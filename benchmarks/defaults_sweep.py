@@ -13,6 +13,7 @@ import argparse
 import csv
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def run(method: str, data: str, seed: int, steps: int, model_kwargs: dict) -> tu
     model = METHODS[method](dm.num_classes, dm.input_shape, **model_kwargs)
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                         use_distributed_sampler=False, accelerator="cpu", devices=1)
+                         use_distributed_sampler=False, accelerator="cpu", devices=1,
+                         default_root_dir=tempfile.mkdtemp(prefix="defaults_sweep_"))  # test writes a confusion matrix there
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start
