@@ -1,4 +1,9 @@
-"""Install ssl_kit: semi-supervised learning methods on PyTorch Lightning."""
+"""Install ssl_kit: semi-supervised learning methods on PyTorch Lightning.
+
+``install_requires`` holds lower bounds, so installing the toolkit never downgrades a user's
+environment; ``constraints.txt`` holds the exact versions tested here
+(``pip install -c constraints.txt -e '.[test]'``).
+"""
 
 from setuptools import find_packages, setup
 
@@ -9,20 +14,23 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["ssl_kit", "ssl_kit.*", "datamodules", "datamodules.*"]),
+    packages=[*find_packages(include=["ssl_kit", "ssl_kit.*", "datamodules", "datamodules.*"]), "ssl_kit_configs"],
+    # The top-level configs/ folder is installed as ssl_kit_configs, so that
+    # `ssl-kit fit --config vat/mnist_quick` finds the shipped configs from any folder.
+    package_dir={"ssl_kit_configs": "configs"},
+    package_data={"ssl_kit_configs": ["*.yaml", "*/*.yaml"]},
     install_requires=[
-        # Pinned: these builds lie on the target machines' disk and work together
-        # (torch 2.13's CPU wheel does not load torchvision 0.29's operators).
-        "torch==2.14.1",
-        "torchvision==0.29.1",
-        "pytorch-lightning==2.6.6",
-        "torchmetrics>=1.9,<1.10",
+        "torch>=2.4",
+        "torchvision>=0.19",
+        "pytorch-lightning>=2.4",
+        "torchmetrics>=1.4",
         "jsonargparse[signatures]>=4.32",
         "rich>=13",
         "matplotlib>=3.7",
-        "albumentations==2.0.8",
+        "albumentations>=2.0",
         "scipy>=1.10",  # torchvision's SVHN reader uses scipy.io.loadmat
+        "PyYAML>=6",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8"], "tensorboard": ["tensorboard>=2.12"]},
     entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli:main"]},
 )

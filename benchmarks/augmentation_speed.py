@@ -4,7 +4,7 @@ Measures the two interchangeable back-ends of ``datamodules.transforms`` on CIFA
 images, and the whole training-batch path of the datamodule (gather 32 labeled + 128 unlabeled
 images by index, augment both streams), on CPU with a fixed number of torch threads.
 
-    python benchmarks/augmentation_speed.py --threads 2
+    python -m benchmarks.augmentation_speed --threads 2   # from the repository root
 
 Each figure is the best of ``--repeats`` timings of ``--iters`` calls (the best, because other
 processes on a shared machine only ever slow a run down).
@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's datamodules first
 
 from datamodules.labeled_unlabeled import _MixedBatchDataset
 from datamodules.transforms import build_augmentation

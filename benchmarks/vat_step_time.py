@@ -13,7 +13,7 @@ Prints three ratios (medians over timed steps, after warm-up):
   datamodule's sampler) / a plain PyTorch loop doing the same maths on batches gathered by index
   from the same in-memory tensors — target at most 1.1.
 
-    python benchmarks/vat_step_time.py [--steps 60] [--threads 2] [--profile]
+    python -m benchmarks.vat_step_time [--steps 60] [--threads 2] [--profile]   # from the repository root
 
 ``--profile`` also prints where the plain steps' time goes (``torch.profiler``, 10 steps each,
 operators by self CPU time).

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 from datamodules.sampler import MixedBatchSampler
 from datamodules.splits import SplitIndices, class_balanced_split
@@ -73,12 +73,38 @@ class _MixedBatchDataset(Dataset):
     def __getitem__(self, positions: tuple[torch.Tensor, torch.Tensor]) -> MixedBatch:
         l_pos, u_pos = positions
         # A batch gather is tiny: on one thread it is fast, split over busy cores it stalls
-        # (benchmarks/augmentation_speed.py, docs/data.md).
+        # (a whole MixedBatch: ~10 k images/s split over 2 busy threads, 30-42 k on one).
         with single_threaded():
             x_l, x_u = self.x_labeled[l_pos], self.x_unlabeled[u_pos]
             if self.transform is not None:  # independent draws for the two streams
                 x_l, x_u = self.transform(x_l), self.transform(x_u)
         return MixedBatch(x_l, self.y_labeled[l_pos], x_u)
+
+
+def batches_trained_this_epoch(trainer: pl.Trainer) -> int:
+    """The training batches of the current epoch whose training step has run.
+
+    The one place where this toolkit reads a Lightning internal: Lightning has no public count of
+    the batches done in the current epoch (``global_step`` counts optimizer steps over the whole
+    run, several per batch for manual optimisation), and an exact mid-epoch resume needs it. The
+    fit loop's progress tracker is read here and nowhere else; ``tests/test_sampler.py`` checks it
+    against ``batch_idx`` and fails loudly when Lightning changes it.
+    """
+    return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+
+
+def refuse_distributed_sampler(loader: Any) -> None:
+    """Raise if Lightning wrapped a training loader's rank-sharded sampler in a ``DistributedSampler``.
+
+    The wrapper would shard the already sharded stream again and keep a fraction of each shard
+    (12 of 40 unlabeled examples per rank on 2 processes), so the run would not train on what the
+    protocol says.
+    """
+    if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+        raise ValueError(
+            "This datamodule shards its batches by rank itself: build the Trainer with "
+            "use_distributed_sampler=False (ssl-kit's CLI does) when training on several devices."
+        )
 
 
 class LabeledUnlabeledDataModule(pl.LightningDataModule):
@@ -164,6 +190,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self._sampler: MixedBatchSampler | None = None
         self._sampler_state: dict[str, Any] | None = None
         self._input_norm: float | None = None
+        self._loader_checked = False
 
     # ----------------------------------------------------------------- data source
     def load_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -272,15 +299,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         trainer = self.trainer
         if trainer is None:
             return 0, 1
-        connector = getattr(trainer, "_accelerator_connector", None)
-        if trainer.world_size > 1 and getattr(connector, "use_distributed_sampler", False):
-            # Lightning would wrap the already rank-sharded sampler in a DistributedSampler and
-            # keep a fraction of each shard (measured: 12 of 40 unlabeled examples per rank on 2).
-            raise ValueError(
-                "This datamodule shards its batches by rank itself: build the Trainer with "
-                "use_distributed_sampler=False (ssl-kit's CLI does) when training on several devices."
-            )
         return trainer.global_rank, trainer.world_size
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Refuse, at the first training batch, a training loader that Lightning has re-sharded."""
+        trainer = self.trainer
+        if not self._loader_checked and trainer is not None and trainer.training:
+            refuse_distributed_sampler(trainer.train_dataloader)
+            self._loader_checked = True
+        return batch
 
     def _stream_seed(self) -> int:
         if self.seed is not None:
@@ -340,6 +367,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._sampler_state is not None:
             self._sampler.load_state_dict(self._sampler_state)
             self._sampler_state = None
+        self._loader_checked = False
         dataset = _MixedBatchDataset(x_train[labeled], y_train[labeled], x_unlabeled, self.train_transform)
         return DataLoader(dataset, sampler=self._sampler, batch_size=None, num_workers=self.num_workers)
 
@@ -404,7 +432,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
                 # The loader prefetches (and loader workers run further ahead), so the sampler's own
                 # position runs early; the batches whose training step has run are what a resumed run
                 # must skip. Also when the checkpoint is written at the end of a mid-epoch validation.
-                sampler_state["next_step"] = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+                sampler_state["next_step"] = batches_trained_this_epoch(trainer)
             state["sampler"] = sampler_state
         return state
 

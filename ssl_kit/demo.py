@@ -27,7 +27,7 @@ def demo_methods() -> dict[str, Callable[[], SSLModule]]:
     net = {"hidden": [100, 100], "batch_norm": False}
     return {
         "supervised": lambda: Supervised(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01),
-        "vat": lambda: VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.1, alpha=1.0),
+        "vat": lambda: VAT(num_classes=2, input_shape=(2,), backbone_kwargs=net, lr=0.01, eps=0.1, unsup_weight=1.0),
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import ssl_kit.benchmark.api as api
+import ssl_kit.benchmark.runner
 import ssl_kit.cli
 from conftest import REPO
 from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
@@ -225,6 +226,16 @@ SHIPPED = {
 }
 
 
+def test_shipped_grid_by_name_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ssl-kit benchmark --config benchmark/toy`` from any folder: the grid and its method configs
+    are found among the shipped configs."""
+    monkeypatch.chdir(tmp_path)
+    grid = load_grid("benchmark/toy", check_files=True)
+    assert grid.path == REPO / "configs/benchmark/toy.yaml"
+    for spec in grid.runs():
+        assert all(Path(p).is_file() and Path(p).is_relative_to(REPO / "configs") for p in spec.config_paths)
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_grids(name: str) -> None:
     """Structure, method names, and every referenced config exists and parses as a grid entry."""
@@ -273,7 +284,7 @@ def test_interrupt_stops_the_grid_and_restores_ctrl_c(tmp_path: Path, monkeypatc
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SystemExit(1)
 
-    monkeypatch.setattr(ssl_kit.cli, "build_cli", interrupted_fit)
+    monkeypatch.setattr(ssl_kit.benchmark.runner, "build_cli", interrupted_fit)
     spec = parse_grid(tiny_grid()).runs(["supervised"])[0]
     try:
         with pytest.raises(SystemExit):

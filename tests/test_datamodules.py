@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import TensorDataset
+from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import real_mnist_available
 from datamodules import LabeledUnlabeledDataModule, MixedBatch, MNISTDataModule, ToyDataModule
@@ -186,9 +187,15 @@ def test_training_pool_reads_the_training_tensor_without_a_copy_and_appends_extr
 def test_lightnings_distributed_sampler_is_refused_on_several_devices(blobs) -> None:
     """Lightning would wrap the rank-sharded sampler again and silently drop most of each shard."""
     dm = LabeledUnlabeledDataModule.from_tensors(*blobs, num_labeled=30, labeled_batch_size=10, unlabeled_batch_size=10)
-    dm.trainer = SimpleNamespace(global_rank=0, world_size=2,  # what a 2-process DDP trainer exposes
-                                 _accelerator_connector=SimpleNamespace(use_distributed_sampler=True))
+    dm.trainer = SimpleNamespace(global_rank=0, world_size=2, training=True)  # what a 2-process DDP trainer exposes
+    loader = dm.train_dataloader()
+    batch = next(iter(loader))
+    assert len(batch.x_l) == 5  # this rank's half of the labeled batch
+    # What Lightning does with use_distributed_sampler=True: the sampler inside a DistributedSampler.
+    wrapped = DataLoader(loader.dataset, batch_size=None,
+                         sampler=DistributedSamplerWrapper(loader.sampler, num_replicas=2, rank=0, shuffle=False))
+    dm.trainer.train_dataloader = wrapped
     with pytest.raises(ValueError, match="use_distributed_sampler=False"):
-        dm.train_dataloader()
-    dm.trainer._accelerator_connector.use_distributed_sampler = False
-    assert len(next(iter(dm.train_dataloader())).x_l) == 5  # this rank's half of the labeled batch
+        dm.on_before_batch_transfer(batch, 0)
+    dm.trainer.train_dataloader = loader
+    assert dm.on_before_batch_transfer(batch, 0) is batch

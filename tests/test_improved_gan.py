@@ -161,8 +161,8 @@ def test_explicit_fake_logit_and_generic_backbone() -> None:
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="generator_batch"):
         ImprovedGAN(num_classes=3, input_shape=(5,), generator_batch="other")
-    with pytest.raises(ValueError, match="unsupervised_weight"):
-        ImprovedGAN(num_classes=3, input_shape=(5,), unsupervised_weight=-1.0)
+    with pytest.raises(ValueError, match="unsup_weight"):
+        ImprovedGAN(num_classes=3, input_shape=(5,), unsup_weight=-1.0)
     with pytest.raises(ValueError, match="9x9"):
         GanConvDiscriminator((3, 4, 4), 10)
     with pytest.raises(ValueError, match="softplus"):
@@ -313,7 +313,7 @@ def test_schedule_decays_both_optimizers(blobs, tmp_path: Path) -> None:
 
 
 def test_ddp_improved_gan_toy(tmp_path: Path) -> None:
-    """Plain ``ddp`` (the method turns on find_unused_parameters); both ranks end with the same weights."""
+    """Plain ``ddp`` (the CLI turns on find_unused_parameters for the GAN); both ranks end with the same weights."""
     out = tmp_path / "weights"
     ranks = run_ddp_fit("configs/improved_gan/toy_rings.yaml", tmp_path,
                         "--trainer.callbacks+=gan_ddp_probe.RecordWeights", f"--trainer.callbacks.out_dir={out}")
@@ -347,3 +347,40 @@ def test_adam_sqrt_eps_matches_reference_update() -> None:
     p.grad = torch.full((1,), 1e-5)
     opt.step()
     assert p.item() == pytest.approx(-1e-5 / math.sqrt(1e-10 + 1e-8), rel=1e-5)
+
+
+def test_plain_ddp_wrapper_refused_with_advice(blobs) -> None:
+    """A DDP wrapper without find_unused_parameters is refused at fit start, naming the flag."""
+
+    class _FakeStrategy:
+        model = torch.nn.parallel.DistributedDataParallel.__new__(torch.nn.parallel.DistributedDataParallel)
+
+    _FakeStrategy.model.find_unused_parameters = False
+    model = ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [8]},
+                        generator_kwargs={"hidden": [8], "output_activation": "none"})
+
+    class _FakeTrainer:
+        strategy = _FakeStrategy()
+
+    model.trainer = _FakeTrainer()  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="ddp_find_unused_parameters_true"):
+        model.on_fit_start()
+
+
+def test_single_discriminator_pass_equals_one_pass_per_part() -> None:
+    """Without batch statistics (and with the noise off), one pass over the concatenated parts gives each
+    part's logits exactly; a discriminator with batch norm keeps one pass per part."""
+    torch.manual_seed(0)
+    model = ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": [8, 6], "input_noise_std": 0.0,
+                                                                          "noise_std": 0.0},
+                        generator_kwargs={"hidden": [8], "output_activation": "none"})
+    parts = [torch.randn(4, 5), torch.randn(7, 5), torch.randn(2, 5)]
+    joint = model._discriminate_parts(*parts)
+    for x, logits in zip(parts, joint):
+        torch.testing.assert_close(logits, model.discriminator.discriminate(x)[0])
+    batch_norm = torch.nn.BatchNorm1d(6)
+    model.discriminator.layers.append(batch_norm)  # batch statistics: one pass per part again
+    batch_sizes: list[int] = []
+    batch_norm.register_forward_hook(lambda module, inputs, output: batch_sizes.append(len(inputs[0])))
+    model._discriminate_parts(*parts)
+    assert batch_sizes == [4, 7, 2]

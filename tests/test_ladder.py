@@ -16,7 +16,8 @@ from ssl_kit.methods import ladder as ladder_module
 from ssl_kit.nets.ladder import LadderBatchNorm
 from test_ddp import run_ddp_fit
 
-SMALL = dict(hidden=[16, 8], denoising_weights=[5.0, 2.0, 1.0, 0.5])
+TINY = {"hidden": [16, 8]}
+SMALL = dict(backbone_kwargs=TINY, denoising_weights=[5.0, 2.0, 1.0, 0.5])
 
 
 def mixed_batch(n_l: int = 6, n_u: int = 12, dim: int = 5, seed: int = 0) -> MixedBatch:
@@ -164,7 +165,8 @@ def test_ladder_batch_norm_matches_formula_with_gradients(shape) -> None:
 
 def test_running_statistics_come_from_clean_unlabeled_pass() -> None:
     torch.manual_seed(0)
-    model = LadderNetwork(num_classes=3, input_shape=(5,), noise_std=1.0, bn_momentum=0.1, **SMALL)
+    model = LadderNetwork(num_classes=3, input_shape=(5,), noise_std=1.0, denoising_weights=SMALL["denoising_weights"],
+                          backbone_kwargs={**TINY, "bn_momentum": 0.1})
     batch = mixed_batch()
     batch = batch._replace(x_l=batch.x_l + 50.0)  # labeled statistics far away
     model.training_step(batch, 0)
@@ -215,7 +217,8 @@ def test_paper_mnist_defaults() -> None:
 def test_gamma_model_reconstructs_top_only_and_conv_encoder_trains() -> None:
     torch.manual_seed(0)
     spec = ["conv:8:3:same", "maxpool:2", "conv:8:3:valid", "conv:classes:1:valid", "gap"]
-    model = LadderNetwork(num_classes=3, input_shape=(3, 12, 12), encoder="conv", conv_spec=spec, gamma=True)
+    model = LadderNetwork(num_classes=3, input_shape=(3, 12, 12), backbone="ladder_conv",
+                          backbone_kwargs={"conv_spec": spec}, gamma=True)
     assert list(model.decoder.combinators) == [str(model.encoder.num_layers)]
     assert model.encoder.feature_shapes[-1] == (3,)
     batch = MixedBatch(torch.randn(4, 3, 12, 12), torch.tensor([0, 1, 2, 0]), torch.randn(6, 3, 12, 12))
@@ -223,13 +226,13 @@ def test_gamma_model_reconstructs_top_only_and_conv_encoder_trains() -> None:
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(ValueError, match="Γ-model"):
-        LadderNetwork(num_classes=3, input_shape=(3, 12, 12), encoder="conv", conv_spec=spec)
+        LadderNetwork(num_classes=3, input_shape=(3, 12, 12), backbone="ladder_conv", backbone_kwargs={"conv_spec": spec})
     with pytest.raises(ValueError, match="top layer alone"):
         LadderNetwork(num_classes=3, input_shape=(5,), gamma=True, **SMALL)
 
 
 def test_a_training_batch_of_one_example_is_named() -> None:
-    model = LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8])
+    model = LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY)
     batch = MixedBatch(torch.randn(1, 5), torch.tensor([0]), torch.randn(6, 5))
     with pytest.raises(ValueError, match=r"at least 2 examples"):
         model.training_step(batch, 0)
@@ -237,27 +240,31 @@ def test_a_training_batch_of_one_example_is_named() -> None:
 
 def test_bad_arguments_have_clear_errors() -> None:
     with pytest.raises(ValueError, match="noise_std needs 4 entries"):
-        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], noise_std=[0.3, 0.3])
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, noise_std=[0.3, 0.3])
     with pytest.raises(ValueError, match="too small"):
-        LadderNetwork(num_classes=3, input_shape=(3, 4, 4), encoder="conv", gamma=True)
+        LadderNetwork(num_classes=3, input_shape=(3, 4, 4), backbone="ladder_conv", gamma=True)
     with pytest.raises(ValueError, match="Unknown variant"):
         VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="vat")
     with pytest.raises(ValueError, match="noise_std and denoising_weights must be >= 0"):
-        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], noise_std=-0.3)
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, noise_std=-0.3)
     with pytest.raises(ValueError, match="noise_std and denoising_weights must be >= 0"):
-        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], denoising_weights=[1, -1, 1, 1])
-    with pytest.raises(ValueError, match="adv_xi > 0"):
-        VirtualAdversarialLadder(num_classes=3, input_shape=(5,), hidden=[16, 8], adv_eps=0.1, adv_xi=-1)
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, denoising_weights=[1, -1, 1, 1])
+    with pytest.raises(ValueError, match="xi > 0"):
+        VirtualAdversarialLadder(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, eps=0.1, xi=-1)
     with pytest.raises(ValueError, match="lr_decay_start"):
-        LadderNetwork(num_classes=3, input_shape=(5,), hidden=[16, 8], lr_decay_start=2.0)
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, lr_decay_start=2.0)
+    with pytest.raises(ValueError, match="needs a LadderEncoder backbone .* builds a MLP"):
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone="mlp")
+    with pytest.raises(ValueError, match="unsup_weight must be >= 0"):
+        LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs=TINY, unsup_weight=-1.0)
 
 
 # ---------------------------------------------------------------------------- virtual adversarial ladder
 def test_van_layerwise_perturbations_have_requested_norms_on_unlabeled_only(monkeypatch) -> None:
     torch.manual_seed(0)
     eps = [0.3, 2.0, 0.0]
-    model = VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="lvan_lw", adv_eps=eps,
-                                     adv_n_power=2, noise_std=0.0, **SMALL)
+    model = VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="lvan_lw", eps=eps,
+                                     n_power=2, noise_std=0.0, **SMALL)
     assert model.adv_layers == [0, 1]  # eps 0 and the logits are never perturbed
     batch = mixed_batch()
     seen: dict[int, torch.Tensor] = {}
@@ -299,14 +306,17 @@ def test_van_perturbation_is_absent_at_evaluation(monkeypatch) -> None:
         model.training_step(mixed_batch(), 0)
 
 
-def test_lvac_adds_a_vat_cost_and_keeps_gaussian_corruption(monkeypatch) -> None:
+@pytest.mark.parametrize("unsup_weight", [1.0, 0.25])
+def test_lvac_adds_a_vat_cost_and_keeps_gaussian_corruption(monkeypatch, unsup_weight: float) -> None:
+    """``CE + unsup_weight * (sum_l lambda_l C_d^(l) + VAT cost)``."""
     torch.manual_seed(0)
-    model = VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="lvac_lw", adv_eps=0.5, **SMALL)
+    model = VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="lvac_lw", eps=0.5,
+                                     unsup_weight=unsup_weight, **SMALL)
     logged: dict[str, torch.Tensor] = {}
     monkeypatch.setattr(model, "log", lambda name, value, **kw: logged.__setitem__(name, value))
     loss = model.training_step(mixed_batch(), 0)
     assert logged["train/loss_vat"].item() > 0
-    expected = logged["train/loss_sup"] + logged["train/loss_denoise"] + logged["train/loss_vat"]
+    expected = logged["train/loss_sup"] + unsup_weight * (logged["train/loss_denoise"] + logged["train/loss_vat"])
     torch.testing.assert_close(loss, expected)
     assert {"train/loss_denoise_0", "train/loss_denoise_3"} <= set(logged)
     assert 0.0 <= logged["train/rarest_class_share"].item() <= 1.0

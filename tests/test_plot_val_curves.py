@@ -1,4 +1,4 @@
-"""benchmarks/plot_val_curves.py: one PNG from several runs' metrics.csv, clear errors on bad input."""
+"""experiments/plot_val_curves.py: one PNG from several runs' metrics.csv, clear errors on bad input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def write_metrics(folder: Path, values: list[float]) -> Path:
@@ -27,7 +27,7 @@ def write_metrics(folder: Path, values: list[float]) -> Path:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     """Call the script's ``main`` with the given arguments; returns ``(exit code, stdout + stderr)``."""
-    spec = importlib.util.spec_from_file_location("plot_val_curves", BENCHMARKS / "plot_val_curves.py")
+    spec = importlib.util.spec_from_file_location("plot_val_curves", EXPERIMENTS / "plot_val_curves.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
 

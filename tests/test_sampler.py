@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
-from datamodules import MixedBatchSampler
+from datamodules import LabeledUnlabeledDataModule, MixedBatchSampler
+from datamodules.labeled_unlabeled import batches_trained_this_epoch
+from ssl_kit.methods import Supervised
 
 
 def rank_samplers(world_size: int, seed: int = 0, **kwargs) -> list[MixedBatchSampler]:
@@ -89,3 +92,38 @@ def test_bad_arguments_name_the_problem(kwargs: dict, message: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         MixedBatchSampler(**args)
+
+
+class RecordPosition(pl.Callback):
+    """Checks ``batches_trained_this_epoch`` where checkpoints are written: after each batch and after
+    a mid-epoch validation."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int, int]] = []
+        self.after_val: list[tuple[int, int]] = []
+        self.last_batch_idx = -1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self.last_batch_idx = batch_idx
+        self.seen.append((trainer.current_epoch, batch_idx, batches_trained_this_epoch(trainer)))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self.after_val.append((self.last_batch_idx, batches_trained_this_epoch(trainer)))
+
+
+def test_lightning_loop_position_matches_the_batches_trained() -> None:
+    """Guard of the one Lightning internal the toolkit reads (the fit loop's progress counter, for an
+    exact mid-epoch resume): if Lightning renames or redefines it, this fails before a resumed run
+    silently replays or skips batches."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 2, generator=g), torch.arange(64) % 2
+    data = LabeledUnlabeledDataModule.from_tensors(x, y, x[:16], y[:16], num_labeled=8, labeled_batch_size=4,
+                                                   unlabeled_batch_size=16, steps_per_epoch=5)
+    record = RecordPosition()
+    trainer = pl.Trainer(max_epochs=2, callbacks=[record], logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, use_distributed_sampler=False,
+                         val_check_interval=2, num_sanity_val_steps=0)
+    trainer.fit(Supervised(2, (2,)), data)
+    assert [(e, i, n) for e, i, n in record.seen] == [(e, i, i + 1) for e in range(2) for i in range(5)]
+    assert record.after_val and all(n == i + 1 for i, n in record.after_val)

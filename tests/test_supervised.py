@@ -94,7 +94,7 @@ class _RecordRate(pl.Callback):
 
 EPOCH_DECAY_MODELS = {
     "supervised": lambda: Supervised(num_classes=3, input_shape=(5,), lr=0.01, lr_epoch_decay=0.5),
-    "ladder": lambda: LadderNetwork(num_classes=3, input_shape=(5,), hidden=(8,), lr=0.01, lr_epoch_decay=0.5),
+    "ladder": lambda: LadderNetwork(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": (8,)}, lr=0.01, lr_epoch_decay=0.5),
     "improved_gan": lambda: ImprovedGAN(num_classes=3, input_shape=(5,), backbone_kwargs={"hidden": (8,)},
                                         generator_kwargs={"hidden": (8,), "latent_dim": 4}, lr=0.01,
                                         lr_epoch_decay=0.5, data_init=False),

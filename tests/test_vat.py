@@ -226,7 +226,7 @@ def test_vat_trains_end_to_end_and_logs_its_terms(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [(dict(eps=0.0), "eps > 0"), (dict(alpha=-1.0), "alpha >= 0"), (dict(adv_weight=1.0, adv_eps=0.0), "adv_eps > 0"),
+    [(dict(eps=0.0), "eps > 0"), (dict(unsup_weight=-1.0), "unsup_weight >= 0"), (dict(adv_weight=1.0, adv_eps=0.0), "adv_eps > 0"),
      (dict(lr_decay_start=-0.5), "lr_decay_start")],
 )
 def test_bad_hyperparameters_are_refused(kwargs: dict, message: str) -> None:

@@ -18,7 +18,8 @@ A grid file looks like this (every key but ``methods`` and ``seeds`` is optional
 
 Overrides are dotted LightningCLI keys without the leading ``--``; later sources win:
 grid ``overrides`` < method ``overrides`` < setting overrides. Relative config paths are
-looked up from the current directory, then from each folder above the grid file.
+looked up from the current directory, then from each folder above the grid file, then among the
+shipped configs (so a grid runs from any folder).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ssl_kit.config_files import resolve_config as shipped_config
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {"name", "description", "methods", "settings", "seeds", "overrides", "baseline", "published"}
@@ -174,7 +177,8 @@ def format_value(value: Any) -> str:
 
 
 def resolve_config(path: str, grid_path: Path | None) -> Path | None:
-    """Find ``path``: absolute, else from the current directory, else from folders above the grid."""
+    """Find ``path``: absolute, else from the current directory, else from folders above the grid,
+    else among the shipped configs (``configs/vat/mnist.yaml`` or ``vat/mnist``)."""
     candidate = Path(path)
     if candidate.is_absolute():
         return candidate if candidate.is_file() else None
@@ -184,7 +188,8 @@ def resolve_config(path: str, grid_path: Path | None) -> Path | None:
         for folder in Path(grid_path).resolve().parents:
             if (folder / candidate).is_file():
                 return folder / candidate
-    return None
+    shipped = Path(shipped_config(path))
+    return shipped if shipped.is_absolute() and shipped.is_file() else None
 
 
 def _fail(where: str, message: str) -> GridError:
@@ -308,8 +313,9 @@ def parse_grid(raw: Any, path: Path | None = None, check_files: bool = True) -> 
 
 
 def load_grid(path: str | Path, check_files: bool = True) -> Grid:
-    """Read and check a grid YAML file (see the module docstring for the format)."""
-    path = Path(path)
+    """Read and check a grid YAML file (see the module docstring for the format); ``path`` may also
+    name a shipped grid (``benchmark/toy``)."""
+    path = Path(shipped_config(str(path)))
     if not path.is_file():
         raise GridError(f"Grid file {str(path)!r} does not exist.")
     try:

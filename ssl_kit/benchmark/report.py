@@ -114,17 +114,16 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
     Panel 1 groups bars by setting (crosses: published errors); each further panel shows the
     validation error against the step for every method of one setting (mean over seeds, band ±1 std).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # drawn without pyplot: no backend switch
 
     groups = group_ok(rows)
     settings = [s for s in grid.settings if any(k[0] == s for k in groups)]
     methods = ordered_methods(grid, sorted({m for _, m in groups}))
-    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(ordered_methods(grid, list(grid.methods)))}
+    colors = {m: colormaps["tab10"](i % 10) for i, m in enumerate(ordered_methods(grid, list(grid.methods)))}
     n = 1 + len(settings)
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), squeeze=False)
+    fig = Figure(figsize=(5.2 * n, 4.2))
+    axes = fig.subplots(1, n, squeeze=False)
     ax = axes[0, 0]
     if not groups:
         ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes)
@@ -177,7 +176,6 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

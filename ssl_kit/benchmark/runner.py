@@ -31,6 +31,7 @@ import torch
 from ssl_kit.benchmark import memory
 from ssl_kit.benchmark.grid import RunSpec
 from ssl_kit.benchmark.results import FAILED, OK
+from ssl_kit.lightning_cli import build_cli
 from ssl_kit.threads import ThreadPolicy
 
 VAL_METRIC = "val/error"
@@ -100,8 +101,6 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
         output_dir: the grid's output folder; the run writes into ``runs/<run_id>`` there.
         callbacks: extra callbacks for the trainer (e.g. the progress display).
     """
-    from ssl_kit.cli import build_cli
-
     run_dir = (output_dir / "runs" / spec.run_id).resolve()
     zero = global_rank() == 0
     if zero and run_dir.exists():  # leftovers of a failed or interrupted attempt

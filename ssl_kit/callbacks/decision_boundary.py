@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure  # drawn without pyplot: no backend switch
+import pytorch_lightning as pl
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytorch_lightning as pl  # noqa: E402
-import torch  # noqa: E402
-
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule  # noqa: E402
-from ssl_kit.methods.base import SSLModule  # noqa: E402
+from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
+from ssl_kit.methods.base import SSLModule
 
 
 @torch.no_grad()
@@ -41,7 +38,8 @@ def plot_decision_boundary(
     prob = classifier(grid).softmax(-1)[:, 1].view(resolution, resolution).cpu()
     classifier.train(was_training)
 
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.contourf(gx, gy, prob, levels=20, cmap="RdBu_r", alpha=0.6, vmin=0, vmax=1)
     ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
     ax.scatter(x_train[:, 0], x_train[:, 1], s=4, c="0.4", label="unlabeled")
@@ -54,7 +52,6 @@ def plot_decision_boundary(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

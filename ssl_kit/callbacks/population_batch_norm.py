@@ -84,6 +84,11 @@ class PopulationBatchNorm(pl.Callback):
             raise ValueError(f"max_inputs must be positive or None, got {max_inputs}.")
         self.batch_size = batch_size
         self.max_inputs = max_inputs
+        self._last_step_saved: int | None = None
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        """Note the step of every checkpoint written, to know which files hold the final weights."""
+        self._last_step_saved = trainer.global_step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Refit the statistics, then re-save the checkpoints of the final weights."""
@@ -100,16 +105,20 @@ class PopulationBatchNorm(pl.Callback):
             rank_zero_warn(f"PopulationBatchNorm: {type(model).__name__} has no torch batch-norm layer; nothing to refit.")
             return
         rank_zero_info(f"Batch-norm statistics of {refitted} layers recomputed over {len(inputs)} unlabeled inputs.")
-        for path in self._final_checkpoints(trainer):
+        saved_now = self._last_step_saved == trainer.global_step
+        for path in final_checkpoints(trainer, saved_now):
             trainer.save_checkpoint(path)
 
-    @staticmethod
-    def _final_checkpoints(trainer: pl.Trainer) -> list[str]:
-        paths: list[str] = []
-        for callback in trainer.checkpoint_callbacks:
-            candidates = [getattr(callback, "last_model_path", "")]
-            saved_now = getattr(callback, "_last_global_step_saved", None) == trainer.global_step
-            if getattr(callback, "monitor", "set") is None and saved_now:  # top-k file of these weights
-                candidates.append(getattr(callback, "best_model_path", ""))
-            paths += [p for p in candidates if p and p not in paths]
-        return paths
+
+def final_checkpoints(trainer: pl.Trainer, saved_now: bool) -> list[str]:
+    """The checkpoint files that hold the final weights: every ``last.ckpt`` and, when a checkpoint
+    was written at the final step (``saved_now``), the latest file of each checkpoint callback that
+    monitors nothing (with several such callbacks, each one's latest file is taken to be of this step).
+    """
+    paths: list[str] = []
+    for callback in trainer.checkpoint_callbacks:
+        candidates = [getattr(callback, "last_model_path", "")]
+        if getattr(callback, "monitor", "set") is None and saved_now:  # top-k file of these weights
+            candidates.append(getattr(callback, "best_model_path", ""))
+        paths += [p for p in candidates if p and p not in paths]
+    return paths

@@ -6,14 +6,11 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytorch_lightning as pl  # noqa: E402
-import torch  # noqa: E402
-from pytorch_lightning.utilities import rank_zero_warn  # noqa: E402
-from torchvision.utils import save_image  # noqa: E402
+from matplotlib.figure import Figure  # drawn without pyplot: no backend switch
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_warn
+from torchvision.utils import save_image
 
 
 def as_images(samples: torch.Tensor, image_shape: Sequence[int] | None = None) -> torch.Tensor | None:
@@ -66,12 +63,12 @@ def save_sample_grid(
     flat = samples.flatten(1)
     if flat.shape[1] < 2:
         return None
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
     ax.scatter(flat[:, 0], flat[:, 1], s=6, c="tab:red")
     ax.set_title("generated samples (first two coordinates)", fontsize=8)
     ax.set_aspect("equal")
     fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

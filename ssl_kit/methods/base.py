@@ -82,9 +82,10 @@ class SSLModule(pl.LightningModule):
     Args:
         num_classes: number of classes (linked from the datamodule by the CLI).
         input_shape: shape of one input (linked from the datamodule by the CLI).
-        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES`, or ``auto`` (default):
-            chosen by input shape (:func:`ssl_kit.defaults.auto_backbone`): ``conv_small`` for
-            images of at least 12x12 pixels, else ``mlp`` (256-256 below 256 input values).
+        backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES` (a user network joins
+            them with :func:`ssl_kit.nets.register_backbone`), or ``auto`` (default): chosen by
+            input shape (:func:`ssl_kit.defaults.auto_backbone`): ``conv_small`` for images of at
+            least 12x12 pixels, else ``mlp`` (256-256 below 256 input values).
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
         lr: Adam learning rate.
         betas: Adam betas.
@@ -347,7 +348,7 @@ class SSLModule(pl.LightningModule):
         if self._trainer is None:
             raise ValueError("lr_epoch_decay needs a trainer to know the epoch length.")
         if self.trainer.train_dataloader is None:
-            self.trainer.fit_loop.setup_data()  # as ``Trainer.estimated_stepping_batches`` does
+            self.trainer.estimated_stepping_batches  # noqa: B018  (public; sets up the training loader)
         batches = self.trainer.num_training_batches
         if not math.isfinite(batches) or batches < 1:
             raise ValueError("lr_epoch_decay needs a training loader with a known length (steps_per_epoch).")

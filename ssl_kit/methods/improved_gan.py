@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
-from pytorch_lightning.strategies import DDPStrategy
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from torch import nn
 
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.defaults import SMALL_MLP_HIDDEN, is_small_input
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
+    BatchStatNorm,
     GENERATORS,
     DataRange,
     FeatureHeadDiscriminator,
@@ -36,6 +37,7 @@ class DiscriminatorLosses(NamedTuple):
     logits_unlabeled: torch.Tensor
 
 
+@register_method
 class ImprovedGAN(SSLModule):
     """Semi-supervised GAN: a ``K+1``-class discriminator trained against a feature-matching generator.
 
@@ -43,7 +45,7 @@ class ImprovedGAN(SSLModule):
     ``train_mnist_feature_matching.py`` does):
 
     1. **Discriminator step** (its own backward and Adam step): ``L_D = L_supervised +
-       unsupervised_weight * L_unsupervised`` (Eqs. 4-5) on the labeled batch, the first half of
+       unsup_weight * L_unsupervised`` (Eqs. 4-5) on the labeled batch, the first half of
        the unlabeled batch and as many generated examples; the fake class's logit is fixed at 0
        (``D(x) = Z(x) / (Z(x) + 1)``) unless ``explicit_fake_logit``; see :mod:`ssl_kit.losses.gan`.
     2. **Generator step** (its own backward and Adam step, discriminator frozen):
@@ -84,8 +86,8 @@ class ImprovedGAN(SSLModule):
     third (``lr_decay_start=0.667``).
 
     **DDP.** Each backward reaches only one network, so DDP must look for unused parameters.
-    In :meth:`setup` this module switches ``find_unused_parameters`` on in a ``DDPStrategy``
-    that has it off; ``--trainer.strategy ddp_find_unused_parameters_true`` says so explicitly.
+    ``ssl-kit`` turns ``--trainer.strategy ddp`` into ``ddp_find_unused_parameters_true`` for this
+    method; a Python ``Trainer`` with plain ``ddp`` is refused at the start of ``fit`` with that advice.
 
     Args:
         num_classes: ``K``.
@@ -99,11 +101,9 @@ class ImprovedGAN(SSLModule):
         generator_kwargs: generator arguments (``latent_dim``, widths, ``output_activation``
             which must match the data range: sigmoid for [0, 1], tanh for [-1, 1]).
         lr: Adam learning rate of both networks (reference: 3e-3 MNIST, 3e-4 SVHN / CIFAR-10).
-        betas: Adam betas (reference: 0.5, 0.999).
-        weight_decay: Adam weight decay.
-        lr_decay_start: fraction of training after which both rates decay linearly to 0.
-        lr_epoch_decay: if set, multiply both rates by this factor after every epoch instead of the
-            linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
+        betas: Adam betas of both networks (reference: 0.5, 0.999).
+        lr_decay_start: fraction of training after which both rates decay linearly to 0 (1.0 here:
+            constant, the reference's MNIST schedule).
         ema_decay: decay of the evaluated weight average; ``auto`` (default): horizon 5 % of the
             run, which is the reference's 0.9999 at its 180,000 steps and never evaluates an almost
             untrained average on a short run; ``None``: raw weights.
@@ -111,7 +111,7 @@ class ImprovedGAN(SSLModule):
         eps_in_sqrt: put ``adam_eps`` under the square root (``m / sqrt(v + eps)``, the
             reference's Adam, :class:`~ssl_kit.optim.AdamSqrtEps`) instead of PyTorch's
             ``m / (sqrt(v) + eps)``; the two differ for gradients much smaller than ``sqrt(eps)``.
-        unsupervised_weight: weight of ``L_unsupervised`` (reference: 1).
+        unsup_weight: weight of ``L_unsupervised`` (reference: 1).
         explicit_fake_logit: give the discriminator a ``K+1``-th output instead of the fixed
             zero logit (redundant parameters, Sec. 5).
         label_smoothing: one-sided label smoothing of the real targets (Sec. 3.4); 0: none.
@@ -119,47 +119,43 @@ class ImprovedGAN(SSLModule):
             ``l1`` (mean absolute, reference SVHN / CIFAR-10) or ``auto`` (l1 for ``gan_conv``).
         generator_batch: ``split`` or ``same`` (see above).
         data_init: data-dependent initialisation of the weight-normalised layers.
-        check_finite: stop before the updates when a loss term is NaN or infinite (see
-            :class:`~ssl_kit.methods.base.SSLModule`).
+        **kwargs: every other argument of :class:`~ssl_kit.methods.base.SSLModule`
+            (``weight_decay``, ``lr_epoch_decay``, ``decay_beta1``, ``check_finite``), applied to
+            both networks' optimizers and schedules.
     """
 
     def __init__(
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        backbone: str = "auto",
-        backbone_kwargs: dict[str, Any] | None = None,
         generator: str = "auto",
         generator_kwargs: dict[str, Any] | None = None,
-        lr: float = 3e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        weight_decay: float = 0.0,
-        lr_decay_start: float = 1.0,
-        lr_epoch_decay: float | None = None,
-        ema_decay: float | str | None = "auto",
         adam_eps: float = 1e-8,
         eps_in_sqrt: bool = True,
-        unsupervised_weight: float = 1.0,
+        unsup_weight: float = 1.0,
         explicit_fake_logit: bool = False,
         label_smoothing: float = 0.0,
         feature_matching: str = "auto",
         generator_batch: str = "split",
         data_init: bool = True,
-        check_finite: bool = True,
+        backbone: str = "auto",
+        lr: float = 3e-3,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: float = 1.0,
+        ema_decay: float | str | None = "auto",
+        **kwargs: Any,
     ) -> None:
         if generator_batch not in ("split", "same"):
             raise ValueError(f"generator_batch must be 'split' or 'same', got {generator_batch!r}.")
         if feature_matching not in ("auto", "l1", "l2"):
             raise ValueError(f"feature_matching must be 'auto', 'l1' or 'l2', got {feature_matching!r}.")
-        if unsupervised_weight < 0:
-            raise ValueError(f"unsupervised_weight must be >= 0, got {unsupervised_weight}.")
+        if unsup_weight < 0:
+            raise ValueError(f"unsup_weight must be >= 0, got {unsup_weight}.")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}.")
-        super().__init__(
-            num_classes, input_shape, backbone=backbone, backbone_kwargs=backbone_kwargs, lr=lr, betas=betas,
-            weight_decay=weight_decay, lr_decay_start=lr_decay_start, lr_epoch_decay=lr_epoch_decay,
-            ema_decay=ema_decay, check_finite=check_finite,
-        )
+        super().__init__(num_classes, input_shape, backbone=backbone, lr=lr, betas=betas,
+                         lr_decay_start=lr_decay_start, ema_decay=ema_decay, **kwargs)
+        self.save_hyperparameters()
         self.automatic_optimization = False
         self.discriminator_name = self._discriminator_name()
         gen_name = generator
@@ -204,20 +200,18 @@ class ImprovedGAN(SSLModule):
         return self.generator.generate(n)
 
     # ------------------------------------------------------------------ set-up
-    def setup(self, stage: str) -> None:
-        """Check the data against the model, and turn on DDP's ``find_unused_parameters`` (each
-        backward reaches only one of the two networks)."""
-        super().setup(stage)
-        strategy = self.trainer.strategy if self._trainer is not None else None
-        if isinstance(strategy, DDPStrategy):
-            kwargs = getattr(strategy, "_ddp_kwargs", None)
-            if isinstance(kwargs, dict):
-                if not kwargs.get("find_unused_parameters"):
-                    kwargs["find_unused_parameters"] = True
-                    rank_zero_info("ImprovedGAN: DDP find_unused_parameters switched on.")
-            else:
-                rank_zero_warn("ImprovedGAN needs DDP's find_unused_parameters; pass "
-                               "--trainer.strategy ddp_find_unused_parameters_true.")
+    #: Each backward reaches only one of the two networks: DDP must look for unused parameters.
+    #: The CLI turns ``strategy: ddp`` into ``ddp_find_unused_parameters_true`` for such methods.
+    needs_unused_parameter_detection = True
+
+    def on_fit_start(self) -> None:
+        """Refuse a DDP wrapper that does not look for unused parameters (the run would hang or fail
+        at the second backward with an opaque reducer error)."""
+        wrapped = self.trainer.strategy.model
+        if isinstance(wrapped, torch.nn.parallel.DistributedDataParallel) and not wrapped.find_unused_parameters:
+            raise ValueError("ImprovedGAN under DDP needs find_unused_parameters (each backward reaches one of its "
+                             "two networks): pass --trainer.strategy ddp_find_unused_parameters_true "
+                             "(ssl-kit does this for strategy: ddp) or DDPStrategy(find_unused_parameters=True).")
 
     @torch.no_grad()
     def _data_dependent_init(self, batch: MixedBatch) -> None:
@@ -249,12 +243,21 @@ class ImprovedGAN(SSLModule):
         hp, disc = self.hparams, self.discriminator
         with torch.no_grad():
             fake = self.generator.generate(len(x_u))
-        logits_l, _ = disc.discriminate(batch.x_l)
-        logits_u, _ = disc.discriminate(x_u)
-        logits_f, _ = disc.discriminate(fake)
+        logits_l, logits_u, logits_f = self._discriminate_parts(batch.x_l, x_u, fake)
         loss_sup = gan_supervised_loss(logits_l, batch.y_l, hp.explicit_fake_logit)
         loss_unsup = gan_unsupervised_loss(logits_u, logits_f, hp.explicit_fake_logit, hp.label_smoothing)
         return DiscriminatorLosses(loss_sup, loss_unsup, logits_u)
+
+    def _discriminate_parts(self, *parts: torch.Tensor) -> list[torch.Tensor]:
+        """The discriminator's logits of each part: one pass over the concatenated parts when no layer
+        normalises with batch statistics (then each example's output does not depend on the others, so
+        the result is that of one pass per part, with the weight-normalised weights computed once),
+        else one pass per part as in the reference."""
+        disc = self.discriminator
+        if any(isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchStatNorm)) for m in disc.modules()):
+            return [disc.discriminate(x)[0] for x in parts]
+        logits, _ = disc.discriminate(torch.cat(parts))
+        return list(logits.split([len(x) for x in parts]))
 
     def generator_loss(self, x_u: torch.Tensor) -> torch.Tensor:
         """Feature matching between ``x_u`` and as many generated examples (Sec. 3.1)."""
@@ -271,7 +274,7 @@ class ImprovedGAN(SSLModule):
 
         with self.toggled_optimizer(opt_d):
             loss_sup, loss_unsup, logits_u = self.discriminator_losses(batch, x_u_d)
-            loss_d = loss_sup + self.hparams.unsupervised_weight * loss_unsup
+            loss_d = loss_sup + self.hparams.unsup_weight * loss_unsup
             # Logged before the updates: a non-finite term stops the run before it reaches the weights.
             self.log("train/loss", loss_d, prog_bar=True)
             self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup,

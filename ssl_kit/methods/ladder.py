@@ -15,22 +15,19 @@ from ssl_kit.defaults import SMALL_MLP_HIDDEN, VAN_HIDDEN_FRACTION, is_small_inp
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
+from ssl_kit.nets import build_backbone
 from ssl_kit.nets.ladder import (
-    CONV_LARGE,
     EncoderPass,
     LadderDecoder,
     LadderEncoder,
     NoiseFn,
-    conv_ladder_encoder,
     gaussian_noise,
-    mlp_ladder_encoder,
 )
 
 #: The paper's MNIST weights for 784-1000-500-250-250-250-10: 1000 at the input, 10, then 0.1.
 PAPER_MNIST_WEIGHTS = (1000.0, 10.0, 0.1, 0.1, 0.1, 0.1, 0.1)
-#: Hidden widths of the paper's dense MNIST encoder.
-PAPER_MNIST_HIDDEN = (1000, 500, 250, 250, 250)
 
 
 def _per_layer(value: float | Sequence[float], count: int, name: str) -> list[float]:
@@ -43,6 +40,7 @@ def _per_layer(value: float | Sequence[float], count: int, name: str) -> list[fl
     return values
 
 
+@register_method
 class LadderNetwork(SSLModule):
     """The ladder network: a corrupted and a clean encoder sharing weights, and a denoising decoder.
 
@@ -57,55 +55,45 @@ class LadderNetwork(SSLModule):
     Args:
         num_classes: number of classes.
         input_shape: shape of one input.
-        encoder: ``"mlp"`` (dense; images are flattened) or ``"conv"`` (``conv_spec``; Γ-model only).
-        hidden: hidden widths of the dense encoder; ``None`` (default): the paper's
-            1000-500-250-250-250, or 256-256 for inputs of fewer than 256 values
-            (:func:`ssl_kit.defaults.is_small_input`).
-        conv_spec: layer list of the convolutional encoder (see
-            :func:`ssl_kit.nets.ladder.conv_ladder_encoder`; default the paper's Conv-Large).
-        activation: hidden activation (``relu`` as in the paper's MNIST runs; ``None``: ``relu`` for
-            ``mlp``, ``leaky_relu`` for ``conv``).
+        backbone: the shared encoder, a :class:`~ssl_kit.nets.ladder.LadderEncoder` from
+            :data:`ssl_kit.nets.BACKBONES`: ``ladder_mlp`` (dense, images are flattened; the
+            default) or ``ladder_conv`` (convolutional, Γ-model only).
+        backbone_kwargs: the encoder's arguments: ``hidden`` (widths of ``ladder_mlp``: the paper's
+            1000-500-250-250-250 by default, 256-256 for inputs of fewer than 256 values,
+            :func:`ssl_kit.defaults.is_small_input`) or ``conv_spec`` (layer list of ``ladder_conv``, see
+            :func:`~ssl_kit.nets.ladder.conv_ladder_encoder`; default the paper's Conv-Large), and
+            ``activation`` (``relu`` for ``ladder_mlp``, ``leaky_relu`` for ``ladder_conv``),
+            ``top_scale`` (learn ``gamma_L`` at the softmax: yes for ``ladder_mlp``, no for
+            ``ladder_conv``), ``bn_momentum`` (rate of the running averages, 0.01: decay 0.99 as the
+            reference).
         noise_std: Gaussian noise of the corrupted path, one value or one per layer ``0 .. L``.
         denoising_weights: ``lambda_0 .. lambda_L``. Default: the paper's MNIST values
             (1000, 10, 0.1, ...) for the full ladder, ``(0, ..., 0, 1)`` for the Γ-model.
+        unsup_weight: multiplies every unlabeled cost (``lambda_l`` and, in subclasses, their extra
+            costs): ``CE + unsup_weight * sum_l lambda_l C_d^(l)``.
         gamma: the Γ-model, whose decoder reconstructs the top layer alone.
-        top_scale: learn a scale ``gamma_L`` at the softmax (``None``: yes for ``mlp``, no for ``conv``).
-        bn_momentum: rate of the running batch-norm averages (decay 0.99 in the reference).
-        lr: Adam learning rate (2e-3 in the paper).
-        betas: Adam betas.
-        weight_decay: Adam weight decay.
-        lr_decay_start: the rate decays linearly to 0 after this fraction of training.
-        lr_epoch_decay: if set, multiply the rate by this factor after every epoch instead of the
-            linear decay (see :class:`~ssl_kit.methods.base.SSLModule`).
-        ema_decay: evaluate a moving average of the encoder's weights, if set.
-        check_finite: stop before the update when a loss term is NaN or infinite (see
-            :class:`~ssl_kit.methods.base.SSLModule`).
+        lr_decay_start: the rate decays linearly to 0 after this fraction of training (0.67 here,
+            as the paper's 100 epochs then 50 of decay).
+        **kwargs: every other argument of :class:`~ssl_kit.methods.base.SSLModule` (``lr`` 2e-3 as
+            the paper, ``betas``, ``ema_decay``, ``decay_beta1``, ...).
     """
 
     def __init__(
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        encoder: Literal["mlp", "conv"] = "mlp",
-        hidden: Sequence[int] | None = None,
-        conv_spec: Sequence[str] = CONV_LARGE,
-        activation: str | None = None,
         noise_std: float | Sequence[float] = 0.3,
         denoising_weights: Sequence[float] | None = None,
+        unsup_weight: float = 1.0,
         gamma: bool = False,
-        top_scale: bool | None = None,
-        bn_momentum: float = 0.01,
-        lr: float = 2e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        weight_decay: float = 0.0,
+        backbone: str = "ladder_mlp",
         lr_decay_start: float = 0.67,
-        lr_epoch_decay: float | None = None,
-        ema_decay: float | None = None,
-        check_finite: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, input_shape, backbone=f"ladder_{encoder}", lr=lr, betas=betas,
-                         weight_decay=weight_decay, lr_decay_start=lr_decay_start,
-                         lr_epoch_decay=lr_epoch_decay, ema_decay=ema_decay, check_finite=check_finite)
+        if unsup_weight < 0:
+            raise ValueError(f"unsup_weight must be >= 0, got {unsup_weight}.")
+        super().__init__(num_classes, input_shape, backbone=backbone, lr_decay_start=lr_decay_start, **kwargs)
+        self.save_hyperparameters()
         top = self.classifier.num_layers
         self.noise_std = _per_layer(noise_std, top + 1, "noise_std")
         if denoising_weights is None:
@@ -128,18 +116,17 @@ class LadderNetwork(SSLModule):
         self.decoder = LadderDecoder(self.classifier.feature_shapes, lowest=min(nonzero))
 
     def build_classifier(self) -> LadderEncoder:
-        """The clean encoder; its weights are shared by the corrupted path."""
+        """The clean encoder (``backbone``); its weights are shared by the corrupted path."""
         hp = self.hparams
-        if hp.encoder == "mlp":
-            hidden = hp.hidden
-            if hidden is None:
-                hidden = SMALL_MLP_HIDDEN if is_small_input(self.input_shape) else PAPER_MNIST_HIDDEN
-            return mlp_ladder_encoder(self.input_shape, self.num_classes, hidden, hp.activation or "relu",
-                                      True if hp.top_scale is None else hp.top_scale, hp.bn_momentum)
-        if hp.encoder == "conv":
-            return conv_ladder_encoder(self.input_shape, self.num_classes, hp.conv_spec,
-                                       hp.activation or "leaky_relu", bool(hp.top_scale), hp.bn_momentum)
-        raise ValueError(f"Unknown ladder encoder {hp.encoder!r}; choose 'mlp' or 'conv'.")
+        kwargs = dict(hp.backbone_kwargs or {})
+        if hp.backbone == "ladder_mlp" and is_small_input(self.input_shape):
+            kwargs.setdefault("hidden", SMALL_MLP_HIDDEN)  # small inputs, small data: a small encoder
+        encoder = build_backbone(hp.backbone, self.input_shape, self.num_classes, **kwargs)
+        if not isinstance(encoder, LadderEncoder):
+            raise ValueError(f"The ladder needs a LadderEncoder backbone (ladder_mlp, ladder_conv or one registered "
+                             f"with ssl_kit.nets.register_backbone); {self.hparams.backbone!r} builds a "
+                             f"{type(encoder).__name__}.")
+        return encoder
 
     # ------------------------------------------------------------------ passes
     @property
@@ -156,7 +143,7 @@ class LadderNetwork(SSLModule):
         return self.encoder.run(x_u, noise=self.gaussian_corruption())
 
     def extra_cost(self, clean: EncoderPass, corrupted: EncoderPass) -> dict[str, torch.Tensor]:
-        """Additional named costs of a subclass (none for the ladder)."""
+        """Additional named unlabeled costs of a subclass (none for the ladder), weighted by ``unsup_weight``."""
         return {}
 
     def denoising_costs(self, clean: EncoderPass, corrupted: EncoderPass) -> dict[int, torch.Tensor]:
@@ -175,7 +162,8 @@ class LadderNetwork(SSLModule):
         costs = self.denoising_costs(clean, corrupted_u)
         loss_denoise = sum(self.denoising_weights[l] * c for l, c in costs.items())
         extra = self.extra_cost(clean, corrupted_u)
-        loss = loss_sup + loss_denoise + sum(extra.values())
+        u = self.hparams.unsup_weight
+        loss = loss_sup + u * loss_denoise + sum(u * c for c in extra.values())
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/loss_sup", loss_sup)
         self.log("train/loss_denoise", loss_denoise)
@@ -193,6 +181,7 @@ AdversarialVariant = Literal["lvan", "lvan_lw", "lvac", "lvac_lw"]
 REFERENCE_LW_EPS = (0.0730815479025, 0.482173463842, 0.00140155463202)
 
 
+@register_method
 class VirtualAdversarialLadder(LadderNetwork):
     """Virtual adversarial ladder networks (Shinoda, Worrall & Brostow 2017, arXiv 1711.07476).
 
@@ -214,18 +203,22 @@ class VirtualAdversarialLadder(LadderNetwork):
     the layer's output, and never perturbs the last hidden layer (set its eps to 0 to match).
     Evaluation is the clean encoder: no noise of any kind.
 
+    The loss is ``CE + unsup_weight * (sum_l lambda_l C_d^(l) [+ VAT cost of lvac])``: to weight
+    the VAT cost ``w`` times the denoising costs, set ``unsup_weight: w`` and divide
+    ``denoising_weights`` by ``w``.
+
     Args:
         variant: see above.
-        adv_eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
+        eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
             a layer with eps 0 is not perturbed. ``None`` (default): relative to each layer's
             scale (:meth:`layer_eps`), so the radii follow the data; the MNIST configs give the
             reference LVAN-LW eps (0.073, 0.482, then 0.0014).
-        adv_xi: finite-difference step of the power iteration, one value or one per layer.
-        adv_n_power: power iterations, one value or one per layer.
+        xi: finite-difference step of the power iteration, one value or one per layer.
+        n_power: power iterations, one value or one per layer.
         adv_noise_std: Gaussian noise inside the perturbation's forward passes.
         replace_gaussian: at perturbed layers, adversarial noise replaces the Gaussian noise.
-        vat_weight: weight of the VAT cost of the ``lvac`` variants.
-        **kwargs: see :class:`LadderNetwork` (``activation``, ``denoising_weights``, ...).
+        **kwargs: see :class:`LadderNetwork` (``backbone_kwargs``, ``denoising_weights``,
+            ``unsup_weight``, ...) and :class:`~ssl_kit.methods.base.SSLModule`.
     """
 
     def __init__(
@@ -233,43 +226,42 @@ class VirtualAdversarialLadder(LadderNetwork):
         num_classes: int,
         input_shape: Sequence[int],
         variant: AdversarialVariant = "lvan_lw",
-        adv_eps: float | Sequence[float] | None = None,
-        adv_xi: float | Sequence[float] = 1e-6,
-        adv_n_power: int | Sequence[int] = 1,
+        eps: float | Sequence[float] | None = None,
+        xi: float | Sequence[float] = 1e-6,
+        n_power: int | Sequence[int] = 1,
         adv_noise_std: float = 0.5,
         replace_gaussian: bool = False,
-        vat_weight: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(num_classes, input_shape, **kwargs)
+        self.save_hyperparameters()
         if variant not in ("lvan", "lvan_lw", "lvac", "lvac_lw"):
             raise ValueError(f"Unknown variant {variant!r}; choose lvan, lvan_lw, lvac or lvac_lw.")
         layers = self.encoder.num_layers  # perturbable layers 0 .. L-1
         #: Radii given per layer, or ``None``: relative to the scale of each layer (:meth:`layer_eps`).
-        self.adv_eps = None if adv_eps is None else _per_layer(adv_eps, layers, "adv_eps")
-        self.adv_xi = _per_layer(adv_xi, layers, "adv_xi")
-        self.adv_n_power = [int(n) for n in _per_layer(adv_n_power, layers, "adv_n_power")]
-        if any(e < 0 for e in self.adv_eps or []) or any(x <= 0 for x in self.adv_xi) or any(n < 1 for n in self.adv_n_power):
-            raise ValueError(f"adv_eps must be >= 0, adv_xi > 0 and adv_n_power >= 1; got {self.adv_eps}, "
-                             f"{self.adv_xi} and {self.adv_n_power}.")
-        if adv_noise_std < 0 or vat_weight < 0:
-            raise ValueError(f"adv_noise_std and vat_weight must be >= 0; got {adv_noise_std} and {vat_weight}.")
+        self.eps = None if eps is None else _per_layer(eps, layers, "eps")
+        self.xi = _per_layer(xi, layers, "xi")
+        self.n_power = [int(n) for n in _per_layer(n_power, layers, "n_power")]
+        if any(e < 0 for e in self.eps or []) or any(x <= 0 for x in self.xi) or any(n < 1 for n in self.n_power):
+            raise ValueError(f"eps must be >= 0, xi > 0 and n_power >= 1; got {self.eps}, {self.xi} and {self.n_power}.")
+        if adv_noise_std < 0:
+            raise ValueError(f"adv_noise_std must be >= 0; got {adv_noise_std}.")
         candidates = range(layers) if variant.endswith("_lw") else [0]
-        self.adv_layers = [l for l in candidates if self.adv_eps is None or self.adv_eps[l] > 0]
+        self.adv_layers = [l for l in candidates if self.eps is None or self.eps[l] > 0]
         if not self.adv_layers:
-            raise ValueError(f"No layer gets adversarial noise: adv_eps {self.adv_eps} is zero where {variant} perturbs.")
+            raise ValueError(f"No layer gets adversarial noise: eps {self.eps} is zero where {variant} perturbs.")
         self.variant = variant
 
     def layer_eps(self, layer: int) -> float:
-        """Radius of the perturbation of ``z_layer``: ``adv_eps`` if given, else relative to the layer's scale.
+        """Radius of the perturbation of ``z_layer``: ``eps`` if given, else relative to the layer's scale.
 
         The input's radius is :data:`~ssl_kit.defaults.EPS_FRACTION` of the measured input norm
         (as VAT's); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
         a per-example norm of ``sqrt(width)``), and its radius is
         :data:`~ssl_kit.defaults.VAN_HIDDEN_FRACTION` of that.
         """
-        if self.adv_eps is not None:
-            return self.adv_eps[layer]
+        if self.eps is not None:
+            return self.eps[layer]
         if layer == 0:
             if self.input_norm is None:
                 raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
@@ -281,10 +273,10 @@ class VirtualAdversarialLadder(LadderNetwork):
         return self.encoder.run(z, start=layer, noise=gaussian_noise(self.hparams.adv_noise_std)).logits
 
     def perturbation(self, layer: int, z: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """The virtual adversarial perturbation of ``z_layer`` (detached, L2 norm ``adv_eps[layer]`` per example)."""
+        """The virtual adversarial perturbation of ``z_layer`` (detached, L2 norm ``eps[layer]`` per example)."""
         return virtual_adversarial_perturbation(
             lambda zz: self.logits_from(layer, zz), z, logits,
-            xi=self.adv_xi[layer], eps=self.layer_eps(layer), n_power=self.adv_n_power[layer],
+            xi=self.xi[layer], eps=self.layer_eps(layer), n_power=self.n_power[layer],
         )
 
     def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
@@ -313,4 +305,4 @@ class VirtualAdversarialLadder(LadderNetwork):
             z = corrupted.z[layer]
             r = self.perturbation(layer, z, logits)
             total = total + vat_loss(lambda zz, layer=layer: self.logits_from(layer, zz), z, logits, r)
-        return {"loss_vat": self.hparams.vat_weight * total}
+        return {"loss_vat": total}

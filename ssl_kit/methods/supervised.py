@@ -6,8 +6,10 @@ import torch
 
 from datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 
 
+@register_method
 class Supervised(SSLModule):
     """Cross-entropy on the labeled examples only; the unlabeled part of each batch is ignored.
 

@@ -18,11 +18,13 @@ from ssl_kit.losses import (
 )
 from ssl_kit.defaults import relative_eps
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 
 
+@register_method
 class VAT(SSLModule):
-    """Semi-supervised VAT: ``CE(labeled) + alpha * LDS(unlabeled) [+ entropy] [+ adv_weight * AT]``.
+    """Semi-supervised VAT: ``CE(labeled) + unsup_weight * LDS(unlabeled) [+ entropy] [+ adv_weight * AT]``.
 
     One training step (the paper's eq. 9, with eq. 15 for EntMin):
 
@@ -40,8 +42,9 @@ class VAT(SSLModule):
 
     Running statistics come from the unlabeled batches alone: they are drawn from the population
     the model is evaluated on, while the labeled batch repeats the same few examples (all 100 at
-    MNIST's 100 labels). Mixing both pulled evaluation away from the population statistics (README,
-    "VAT's batch-norm statistics"). Each training pass still normalises with its own batch's
+    MNIST's 100 labels). Mixing both pulled evaluation away from the population statistics (quick
+    MNIST config, seed 1, fixed weights: 2.36 % test error with mixed statistics, 2.07 % with
+    unlabeled ones, 2.13 % after a population refit). Each training pass still normalises with its own batch's
     statistics, so the updates are unchanged.
 
     Args:
@@ -53,7 +56,7 @@ class VAT(SSLModule):
             [0, 1] MNIST in the issue's protocol, 2.0 in the reference's MNIST script).
         xi: finite-difference step on the unit direction (1e-6 as the reference).
         n_power: power iterations.
-        alpha: weight of the LDS term.
+        unsup_weight: weight of the LDS term (the paper's alpha).
         entmin: add the conditional entropy of the unlabeled predictions (VAT+EntMin).
         adv_weight: weight of supervised adversarial training on the labeled batch (0: off).
         adv_eps: L2 norm of the FGM perturbation; default: the VAT radius.
@@ -67,7 +70,7 @@ class VAT(SSLModule):
         eps: float | None = None,
         xi: float = 1e-6,
         n_power: int = 1,
-        alpha: float = 1.0,
+        unsup_weight: float = 1.0,
         entmin: bool = False,
         adv_weight: float = 0.0,
         adv_eps: float | None = None,
@@ -75,9 +78,9 @@ class VAT(SSLModule):
     ) -> None:
         if (eps is not None and eps <= 0) or xi <= 0 or n_power < 1:
             raise ValueError(f"VAT needs eps > 0, xi > 0 and n_power >= 1; got eps={eps}, xi={xi}, n_power={n_power}.")
-        if alpha < 0 or adv_weight < 0 or (adv_eps is not None and adv_eps <= 0):
-            raise ValueError(f"VAT needs alpha >= 0, adv_weight >= 0 and adv_eps > 0 (or null: eps); got alpha={alpha}, "
-                             f"adv_weight={adv_weight}, adv_eps={adv_eps}.")
+        if unsup_weight < 0 or adv_weight < 0 or (adv_eps is not None and adv_eps <= 0):
+            raise ValueError(f"VAT needs unsup_weight >= 0, adv_weight >= 0 and adv_eps > 0 (or null: eps); got "
+                             f"unsup_weight={unsup_weight}, adv_weight={adv_weight}, adv_eps={adv_eps}.")
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
 
@@ -92,7 +95,7 @@ class VAT(SSLModule):
         with frozen_batchnorm_stats(net):
             r_vadv = virtual_adversarial_perturbation(net, batch.x_u, logits_u, hp.xi, eps, hp.n_power)
             loss_vat = vat_loss(net, batch.x_u, logits_u, r_vadv)
-            loss = loss_sup + hp.alpha * loss_vat
+            loss = loss_sup + hp.unsup_weight * loss_vat
             entropy = entropy_with_logits(logits_u)
             if hp.entmin:
                 loss = loss + entropy

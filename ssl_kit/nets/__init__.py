@@ -1,9 +1,25 @@
-"""Backbones, built by name so that YAML configs can choose them."""
+"""Backbones, built by name so that YAML configs can choose them.
+
+Every method chooses its network with ``backbone`` (a key of :data:`BACKBONES`) and
+``backbone_kwargs`` (the factory's own arguments). A user network joins the same way::
+
+    from ssl_kit.nets import register_backbone
+
+    @register_backbone("my_net")
+    class MyNet(nn.Module):
+        def __init__(self, input_shape, num_classes, width=64): ...
+
+after which a config may say ``backbone: my_net`` and ``backbone_kwargs: {width: 128}`` (the module
+that registers it must be imported first, e.g. from the script that runs the CLI). The ladder
+methods need a :class:`~ssl_kit.nets.ladder.LadderEncoder` (``ladder_mlp``, ``ladder_conv``); the
+Improved GAN a :class:`~ssl_kit.nets.gan.GanDiscriminator` or any network with ``features`` and
+``head`` submodules.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -19,6 +35,7 @@ from ssl_kit.nets.gan import (
     GanMLPGenerator,
     build_generator,
 )
+from ssl_kit.nets.ladder import LadderEncoder, conv_ladder_encoder, mlp_ladder_encoder
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 
@@ -28,12 +45,26 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "conv_large": conv_large,
     "gan_mlp": GanMLPDiscriminator,
     "gan_conv": GanConvDiscriminator,
+    "ladder_mlp": mlp_ladder_encoder,
+    "ladder_conv": conv_ladder_encoder,
 }
 
+F = TypeVar("F", bound=Callable[..., nn.Module])
 
-def register_backbone(name: str, factory: Callable[..., nn.Module]) -> None:
-    """Make ``factory(input_shape=..., num_classes=..., **kwargs)`` available as ``backbone: name``."""
-    BACKBONES[name] = factory
+
+def register_backbone(name: str, factory: F | None = None) -> F | Callable[[F], F]:
+    """Make ``factory(input_shape=..., num_classes=..., **kwargs)`` available as ``backbone: name``.
+
+    Call it as ``register_backbone("my_net", factory)`` or use it as a decorator,
+    ``@register_backbone("my_net")``, on a class or function; a later registration under the same
+    name replaces the earlier one.
+    """
+
+    def register(f: F) -> F:
+        BACKBONES[name] = f
+        return f
+
+    return register if factory is None else register(factory)
 
 
 def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> nn.Module:
@@ -62,10 +93,13 @@ __all__ = [
     "GanMLPDiscriminator",
     "GanMLPGenerator",
     "GaussianNoise",
+    "LadderEncoder",
     "MLP",
     "build_backbone",
     "build_generator",
     "conv_large",
+    "conv_ladder_encoder",
     "conv_small",
+    "mlp_ladder_encoder",
     "register_backbone",
 ]

@@ -167,7 +167,7 @@ class LadderEncoder(nn.Module):
             h = h.flatten(1) if self.flatten else h
             shapes = [tuple(h.shape[1:])]
             too_small = (f"Input shape {self.input_shape} is too small for this encoder; use larger images, fewer "
-                         "valid convolutions/poolings, or the dense ('mlp') encoder.")
+                         "valid convolutions/poolings, or the dense encoder (backbone: ladder_mlp).")
             for layer in self.layers:
                 try:
                     h = layer.transform(h)
@@ -228,7 +228,18 @@ def mlp_ladder_encoder(
     top_scale: bool = True,
     bn_momentum: float = 0.01,
 ) -> LadderEncoder:
-    """The paper's dense encoder, 784-1000-500-250-250-250-10 on MNIST (any flattened input works)."""
+    """The paper's dense encoder, 784-1000-500-250-250-250-10 on MNIST (any flattened input works).
+
+    Registered as ``backbone: ladder_mlp``; the arguments after ``num_classes`` go in ``backbone_kwargs``.
+
+    Args:
+        input_shape: shape of one example; it is flattened.
+        num_classes: number of logits.
+        hidden: hidden widths (the paper's 1000-500-250-250-250).
+        activation: hidden activation (``relu`` as in the paper's MNIST runs).
+        top_scale: learn a scale ``gamma_L`` at the softmax, as the paper's code.
+        bn_momentum: rate of the running batch-norm averages (decay 0.99 in the reference).
+    """
     widths = [math.prod(input_shape), *hidden]
     layers = [LadderLayer(_dense(a, b), b, activation, bias=True, scale=False, bn_momentum=bn_momentum)
               for a, b in zip(widths[:-1], widths[1:])]
@@ -249,12 +260,15 @@ def _conv(in_channels: int, out_channels: int, kernel: int, padding: str) -> nn.
 def conv_ladder_encoder(
     input_shape: Sequence[int],
     num_classes: int,
-    spec: Sequence[str] = CONV_LARGE,
+    conv_spec: Sequence[str] = CONV_LARGE,
     activation: str = "leaky_relu",
     top_scale: bool = False,
     bn_momentum: float = 0.01,
 ) -> LadderEncoder:
     """A convolutional encoder from a layer list; the default is the paper's Conv-Large (32x32 images).
+
+    Registered as ``backbone: ladder_conv``; ``conv_spec``, ``activation``, ``top_scale`` and
+    ``bn_momentum`` go in ``backbone_kwargs``.
 
     Tokens: ``conv:<channels>:<kernel>:<valid|full|same>`` (``channels`` may be ``classes``),
     ``maxpool:<size>``, ``gap`` (global mean pooling). Pooling layers are normalised and linear, as in
@@ -264,12 +278,12 @@ def conv_ladder_encoder(
     """
     if len(input_shape) != 3:
         raise ValueError(f"The convolutional ladder encoder needs (channels, height, width) inputs, got {tuple(input_shape)}; "
-                         "use encoder: mlp for flat data.")
+                         "use backbone: ladder_mlp for flat data.")
     channels = input_shape[0]
     layers: list[LadderLayer] = []
-    for position, token in enumerate(spec):
+    for position, token in enumerate(conv_spec):
         kind, *args = token.split(":")
-        last = position == len(spec) - 1
+        last = position == len(conv_spec) - 1
         if kind == "conv":
             out = num_classes if args[0] == "classes" else int(args[0])
             layers.append(LadderLayer(_conv(channels, out, int(args[1]), args[2] if len(args) > 2 else "same"), out,
@@ -284,8 +298,8 @@ def conv_ladder_encoder(
                                       bias=top, scale=top and top_scale, bn_momentum=bn_momentum))
         else:
             raise ValueError(f"Unknown layer token {token!r}; use conv:<c>:<k>:<padding>, maxpool:<k> or gap.")
-    if not (spec and spec[-1] == "gap" and channels == num_classes):
-        if not spec or spec[-1] != "gap":
+    if not (conv_spec and conv_spec[-1] == "gap" and channels == num_classes):
+        if not conv_spec or conv_spec[-1] != "gap":
             layers.append(LadderLayer(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), channels, None,
                                       bias=False, scale=False, bn_momentum=bn_momentum))
         layers.append(LadderLayer(_dense(channels, num_classes), num_classes, None, bias=True, scale=top_scale,

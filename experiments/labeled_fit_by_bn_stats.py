@@ -8,7 +8,7 @@ training mode (as in training), in one batch with ``--unlabeled`` random unlabel
 evaluation mode (running statistics; after :class:`ssl_kit.callbacks.PopulationBatchNorm`, the
 refitted population statistics). The split is the one stored in the checkpoint. Usage::
 
-    SSL_KIT_DATA=../shared/data python benchmarks/labeled_fit_by_bn_stats.py CKPT [CKPT ...]
+    SSL_KIT_DATA=../shared/data python -m experiments.labeled_fit_by_bn_stats CKPT [CKPT ...]
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 
 import torch
-from robustness import checkpoint_mnist_data, load_model  # sibling script's loaders (puts the repo on sys.path)
 
+from experiments.robustness import checkpoint_mnist_data
+from ssl_kit.evaluation import load_checkpoint as load_model
 from ssl_kit.losses import frozen_batchnorm_stats
 
 

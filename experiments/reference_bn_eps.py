@@ -4,7 +4,7 @@ takerum/vat normalises with ``sqrt(var + 1e-6)``; ``torch.nn.BatchNorm1d`` defau
 ``eps=1e-5``. Add it to any fit from the repository root::
 
     python -m ssl_kit.cli fit --config configs/vat/mnist_quick.yaml \\
-        --trainer.callbacks+=benchmarks.reference_bn_eps.ReferenceBatchNormEps
+        --trainer.callbacks+=experiments.reference_bn_eps.ReferenceBatchNormEps
 """
 
 from __future__ import annotations

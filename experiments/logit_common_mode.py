@@ -13,25 +13,19 @@ measures, on MNIST training images and with the model in evaluation mode:
 
 Usage::
 
-    SSL_KIT_DATA=../shared/data python benchmarks/logit_common_mode.py CKPT [CKPT ...]
+    SSL_KIT_DATA=../shared/data python -m experiments.logit_common_mode CKPT [CKPT ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from datamodules import MNISTDataModule  # noqa: E402
-from robustness import load_model  # noqa: E402
-from ssl_kit.losses import entropy_with_logits  # noqa: E402
+from datamodules import MNISTDataModule
+from ssl_kit.evaluation import load_checkpoint as load_model
+from ssl_kit.losses import entropy_with_logits
 
 
 def common_mode_share(logits: torch.Tensor) -> float:

@@ -9,8 +9,8 @@ dominant eigenvector (fp64, many power iterations); the last column is the mean 
 direction causes at the training radius ``--eps``. Batch norm runs in training mode with frozen
 running statistics, as in a training step. Usage::
 
-    SSL_KIT_DATA=../shared/data python benchmarks/vat_direction_precision.py RUN/checkpoints/last.ckpt
-    SSL_KIT_DATA=../shared/data python benchmarks/vat_direction_precision.py --untrained configs/vat/mnist.yaml
+    SSL_KIT_DATA=../shared/data python -m experiments.vat_direction_precision RUN/checkpoints/last.ckpt
+    SSL_KIT_DATA=../shared/data python -m experiments.vat_direction_precision --untrained configs/vat/mnist.yaml
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 import yaml
-from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
 
 from datamodules import MNISTDataModule
+from ssl_kit.evaluation import load_checkpoint as load_model
 from ssl_kit.losses import vat as vat_losses
 from ssl_kit.losses.common import kl_with_logits, l2_normalize
 from ssl_kit.losses.vat import frozen_batchnorm_stats, virtual_adversarial_perturbation

@@ -4,19 +4,16 @@
 jump in that seed's curve and is averaged away there. This script draws every run of the given
 Lightning log folders (each holding ``metrics.csv`` with ``val/error``)::
 
-    python benchmarks/plot_val_curves.py --out curves.png --published 1.36 \\
+    python -m experiments.plot_val_curves --out curves.png --published 1.36 \\
         "linear:RUN_A/lightning_logs/version_0" "linear:RUN_B/..." "0.9 per epoch:RUN_C/..."
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's ssl_kit first
-
-from ssl_kit.benchmark.runner import read_curve  # noqa: E402
+from ssl_kit.benchmark.runner import read_curve
 
 
 def parse_run(text: str) -> tuple[str, Path]:

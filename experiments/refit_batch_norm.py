@@ -5,7 +5,7 @@ trained without it: the weights stay, only the batch-norm statistics are recompu
 run's unlabeled pool (the split stored in the checkpoint: the whole MNIST training set, less the
 validation images of a run with ``num_val > 0``), as the callback does at the end of training. Usage::
 
-    SSL_KIT_DATA=../shared/data python benchmarks/refit_batch_norm.py RUN/checkpoints/last.ckpt ...
+    SSL_KIT_DATA=../shared/data python -m experiments.refit_batch_norm RUN/checkpoints/last.ckpt ...
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 
 import torch
-from reference_bn_eps import set_batch_norm_eps  # sibling script
-from robustness import checkpoint_mnist_data, load_model  # sibling script's loaders (puts the repo on sys.path)
 
+from experiments.reference_bn_eps import set_batch_norm_eps
+from experiments.robustness import checkpoint_mnist_data
 from ssl_kit.callbacks import recompute_batch_norm_statistics
+from ssl_kit.evaluation import load_checkpoint as load_model
 
 
 def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
@@ -37,7 +38,7 @@ def main() -> None:
         type=float,
         default=None,
         help="eps of every batch-norm layer (not stored in checkpoints; e.g. 1e-6 for runs trained with "
-        "benchmarks/reference_bn_eps.py)",
+        "experiments/reference_bn_eps.py)",
     )
     args = parser.parse_args()
     for path in args.checkpoints:

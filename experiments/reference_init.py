@@ -6,7 +6,7 @@ times smaller. Behind batch norm the scale leaves the function unchanged but not
 step on the weights' direction. Add it to any fit from the repository root::
 
     python -m ssl_kit.cli fit --config configs/vat/mnist_quick.yaml \\
-        --trainer.callbacks+=benchmarks.reference_init.ReferenceLinearInit
+        --trainer.callbacks+=experiments.reference_init.ReferenceLinearInit
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ unlabeled batch at every step, as VAT did before 2026-11-23; ``unlabeled`` feeds
 batches alone, as VAT does now. The population refit (:class:`ssl_kit.callbacks.PopulationBatchNorm`)
 is printed beside them. Usage::
 
-    SSL_KIT_DATA=../shared/data python benchmarks/bn_running_statistics.py RUN/checkpoints/last.ckpt
+    SSL_KIT_DATA=../shared/data python -m experiments.bn_running_statistics RUN/checkpoints/last.ckpt
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import argparse
 import statistics
 
 import torch
-from refit_batch_norm import test_error
-from robustness import load_model  # the sibling script's checkpoint loader (puts the repo on sys.path)
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from datamodules import MNISTDataModule
+from experiments.refit_batch_norm import test_error
 from ssl_kit.callbacks import recompute_batch_norm_statistics
+from ssl_kit.evaluation import load_checkpoint as load_model
 
 
 def running_statistics(

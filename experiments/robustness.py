@@ -1,48 +1,33 @@
-"""Test error under an L2 fast-gradient attack, the same protocol for every checkpoint.
+"""MNIST test error under an L2 fast-gradient attack: the script behind the robustness table.
 
 As in the VAN paper (Shinoda et al. 2017): every MNIST test image x (float in [0, 1]) is moved to
 ``x + eps * g / ||g||_2`` with ``g`` the gradient of the cross-entropy at the true label with
 respect to x (:func:`ssl_kit.losses.fgm_perturbation`), computed on the model in evaluation mode
 (the network used for test, batch-norm running statistics, no noise). ``--clip`` additionally clips
-the attacked image to [0, 1] (off by default).
+the attacked image to [0, 1] (off by default). ``ssl-kit robustness`` (:mod:`ssl_kit.evaluation`)
+does the same for any datamodule; this script reads MNIST only and needs no run config.
 
 Usage::
 
-    python benchmarks/robustness.py --eps 0.3 CKPT [CKPT ...] [--out results.md]
+    python -m experiments.robustness --eps 0.3 CKPT [CKPT ...] [--out results.md]
 
 A checkpoint is loaded with the class recorded by the Lightning CLI (``_class_path`` in its
-hyper-parameters), or with ``--model-class module.Class`` for checkpoints saved otherwise (e.g. the
-lead's ``ssl_kit.methods.VAT``, any :class:`~ssl_kit.methods.base.SSLModule`).
+hyper-parameters), or with ``--model-class module.Class`` for checkpoints saved otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from datamodules import MNISTDataModule  # noqa: E402
-from ssl_kit.losses import fgm_perturbation  # noqa: E402
-from ssl_kit.methods.base import SSLModule  # noqa: E402
-
-
-def load_model(path: str, model_class: str | None = None) -> SSLModule:
-    """An :class:`SSLModule` from a checkpoint, in evaluation mode on the CPU."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    name = model_class or checkpoint.get("hyper_parameters", {}).get("_class_path")
-    if not name:
-        raise ValueError(f"{path} does not record its model class; pass --model-class module.Class.")
-    module, _, cls = name.rpartition(".")
-    model = getattr(importlib.import_module(module), cls).load_from_checkpoint(path, map_location="cpu")
-    return model.eval()
+from datamodules import MNISTDataModule
+from ssl_kit.evaluation import load_checkpoint as load_model
+from ssl_kit.losses import fgm_perturbation
+from ssl_kit.methods.base import SSLModule
 
 
 def checkpoint_mnist_data(path: str, model: SSLModule, data_dir: str | None = None) -> MNISTDataModule:

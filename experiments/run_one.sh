@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fit one config, then test its last checkpoint; prints wall times. Usage:
-#   benchmarks/run_one.sh CONFIG OUT_DIR [extra LightningCLI flags...]
+#   experiments/run_one.sh CONFIG OUT_DIR [extra LightningCLI flags...]
 # One thread per process: on a shared 2-core machine two OpenMP threads fight other jobs and run
 # many times slower (measured: 0.19 s vs 3.4 s per ladder step under load).
 set -euo pipefail
