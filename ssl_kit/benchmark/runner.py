@@ -32,7 +32,6 @@ from ssl_kit.benchmark import memory
 from ssl_kit.benchmark.grid import RunSpec
 from ssl_kit.benchmark.results import FAILED, OK
 from ssl_kit.lightning_cli import build_cli
-from ssl_kit.threads import ThreadPolicy
 
 VAL_METRIC = "val/error"
 LOG_DIR = "logs"
@@ -121,7 +120,7 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
             cli.parser.save(cli.config, config_path, overwrite=True, multifile=False)
         row["config_path"] = str(config_path)
         trainer, model, data = cli.trainer, cli.model, cli.datamodule
-        trainer.callbacks.extend([ThreadPolicy(), *(callbacks or [])])  # small models: one CPU thread
+        trainer.callbacks.extend(callbacks or [])
         row["dataset"], row["labels"] = dataset_name(data), getattr(data, "num_labeled", None)
         device_type = trainer.strategy.root_device.type
         reset_ok = memory.reset_peak(device_type)
