@@ -205,12 +205,12 @@ class ImprovedGAN(SSLModule):
     def on_fit_start(self) -> None:
         """Refuse a DDP wrapper that does not look for unused parameters (the run would hang or fail
         at the second backward with an opaque reducer error); then the base class's (``ema_decay: auto``)."""
-        super().on_fit_start()
         wrapped = self.trainer.strategy.model
         if isinstance(wrapped, torch.nn.parallel.DistributedDataParallel) and not wrapped.find_unused_parameters:
             raise ValueError("ImprovedGAN under DDP needs find_unused_parameters (each backward reaches one of its "
                              "two networks): pass --trainer.strategy ddp_find_unused_parameters_true "
                              "(ssl-kit does this for strategy: ddp) or DDPStrategy(find_unused_parameters=True).")
+        super().on_fit_start()
 
     @torch.no_grad()
     def _data_dependent_init(self, batch: MixedBatch) -> None:
