@@ -1,6 +1,7 @@
 """Reusable semi-supervised data: splits, mixed batches and built-in data sets."""
 
 from datamodules.cifar10 import CIFAR10DataModule
+from datamodules.digits import DigitsDataModule
 from datamodules.image_folder import ImageFolderDataModule
 from datamodules.images import ImageDataModule, RawImages
 from datamodules.labeled_unlabeled import (
@@ -23,6 +24,7 @@ __all__ = [
     "AlbumentationsBatch",
     "BatchTranslateFlip",
     "CIFAR10DataModule",
+    "DigitsDataModule",
     "ImageDataModule",
     "ImageFolderDataModule",
     "LabeledUnlabeledDataModule",

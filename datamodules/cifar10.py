@@ -45,14 +45,17 @@ class CIFAR10DataModule(ImageDataModule):
             and splits / batch sizes (see :class:`~datamodules.LabeledUnlabeledDataModule`).
     """
 
+    default_labeled_batch_size = 32
+    default_unlabeled_batch_size = 128
+
     def __init__(
         self,
         data_dir: str | None = None,
         download: bool = False,
         verify_checksums: bool = True,
         num_labeled: NumLabeled = 4000,
-        labeled_batch_size: int = 32,
-        unlabeled_batch_size: int = 128,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(

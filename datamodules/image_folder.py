@@ -117,6 +117,9 @@ class ImageFolderDataModule(ImageDataModule):
         ...                            image_size=32, translate=2, hflip=True)
     """
 
+    default_labeled_batch_size = 32
+    default_unlabeled_batch_size = 128
+
     def __init__(
         self,
         labeled_dir: str,
@@ -126,8 +129,8 @@ class ImageFolderDataModule(ImageDataModule):
         image_size: int | Sequence[int] = 32,
         grayscale: bool = False,
         num_labeled: int | None = None,
-        labeled_batch_size: int = 32,
-        unlabeled_batch_size: int = 128,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(

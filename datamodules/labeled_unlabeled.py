@@ -9,6 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset, default_collate
 
 from datamodules.preprocessing import Preprocessing
@@ -174,8 +175,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         num_labeled: labeled examples, drawn class-balanced from the training set; ``"all"``
             labels every training example (the unlabeled pool is the same data), ``0`` none (the
             batches' ``x_l`` and ``y_l`` are then empty, for clustering).
-        labeled_batch_size: global labeled batch size.
-        unlabeled_batch_size: global unlabeled batch size.
+        labeled_batch_size: global labeled batch size; ``None`` (default): the class's
+            ``default_labeled_batch_size`` capped at the labeled pool (one info line says so).
+        unlabeled_batch_size: global unlabeled batch size; ``None`` (default): the class's
+            ``default_unlabeled_batch_size`` capped at the unlabeled pool. An explicit size the
+            pools cannot meet fails, naming every problem at once.
         num_val: validation examples held out of the labeled and unlabeled pools.
         split_seed: seed of the labeled / validation draw.
         stratified: draw the labeled and validation sets in the classes' natural proportions
@@ -198,12 +202,15 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
 
     num_classes: int
     input_shape: tuple[int, ...]
+    #: Batch sizes used when none is given, capped at the pools (subclasses set their protocol's).
+    default_labeled_batch_size: int = 100
+    default_unlabeled_batch_size: int = 100
 
     def __init__(
         self,
         num_labeled: NumLabeled = 100,
-        labeled_batch_size: int = 100,
-        unlabeled_batch_size: int = 100,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         num_val: int = 0,
         split_seed: int = 0,
         seed: int | None = None,
@@ -249,6 +256,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self._extra_loaded = False
         self._sampler: MixedBatchSampler | None = None
         self._sampler_state: dict[str, Any] | None = None
+        self._input_norm: float | None = None
         self._loader_checked = False
 
     @property
@@ -411,6 +419,21 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         count = len(pool) if limit is None else min(limit, len(pool))
         return pool[torch.arange(count)]
 
+    @property
+    def input_norm(self) -> float:
+        """Scale of the inputs: median L2 distance to their mean over (a seeded sample of) the unlabeled pool.
+
+        Methods set their default perturbation radii (``eps: null``) as a fraction of it
+        (:func:`ssl_kit.defaults.input_norm`); measured once and kept.
+        """
+        if self._input_norm is None:
+            from ssl_kit.defaults import input_norm  # the library's rule; imported late (ssl_kit imports datamodules)
+
+            pool = self._unlabeled_pool()
+            sample = torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:10_000]
+            self._input_norm = input_norm(pool[sample])
+        return self._input_norm
+
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
         """Mixed labeled + unlabeled batches from a rank-aware :class:`MixedBatchSampler`."""
@@ -419,11 +442,12 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         x_train, y_train, _, _ = self.tensors
         labeled = torch.tensor(self.split.labeled, dtype=torch.long)
         rank, world_size = self._world()
+        labeled_batch_size, unlabeled_batch_size = self.resolve_batch_sizes(len(labeled), len(x_unlabeled), world_size)
         self._sampler = MixedBatchSampler(
             num_labeled=len(labeled),
             num_unlabeled=len(x_unlabeled),
-            labeled_batch_size=self.labeled_batch_size if len(labeled) else 0,  # no labels: empty x_l, y_l
-            unlabeled_batch_size=self.unlabeled_batch_size,
+            labeled_batch_size=labeled_batch_size if len(labeled) else 0,  # no labels: empty x_l, y_l
+            unlabeled_batch_size=unlabeled_batch_size,
             steps_per_epoch=self.steps_per_epoch,
             seed=self._stream_seed(),
             rank=rank,
@@ -448,6 +472,29 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self.strong_view == "weak":
             return self.train_transform or _identity
         return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **self.strong_kwargs)
+
+    def resolve_batch_sizes(self, num_labeled: int, num_unlabeled: int, world_size: int = 1) -> tuple[int, int]:
+        """The GLOBAL ``(labeled, unlabeled)`` batch sizes of training on pools of these sizes.
+
+        A size left ``None`` is the class default capped at its pool (rounded down to a multiple
+        of ``world_size``), so a small data set trains without any batch argument; one info line
+        names the capped sizes. Explicit sizes are kept; the sampler refuses those the pools cannot
+        meet, naming every problem at once.
+        """
+        sizes, capped = [], []
+        for name, given, default, pool in (
+            ("labeled_batch_size", self.labeled_batch_size, self.default_labeled_batch_size, num_labeled),
+            ("unlabeled_batch_size", self.unlabeled_batch_size, self.default_unlabeled_batch_size, num_unlabeled),
+        ):
+            size = given
+            if size is None:
+                size = max(world_size, min(default, pool) // world_size * world_size)
+                if size < default:
+                    capped.append(f"{name}={size} (default {default}, pool of {pool})")
+            sizes.append(size)
+        if capped:
+            rank_zero_info("Batch sizes not given, capped at the pools: " + ", ".join(capped) + ".")
+        return sizes[0], sizes[1]
 
     def _eval_loader(self, x: torch.Tensor, y: torch.Tensor) -> DataLoader:
         rank, world_size = self._world()

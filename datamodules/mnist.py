@@ -65,14 +65,17 @@ class MNISTDataModule(LabeledUnlabeledDataModule):
         **kwargs: see :class:`LabeledUnlabeledDataModule`.
     """
 
+    default_labeled_batch_size = 100
+    default_unlabeled_batch_size = 250
+
     def __init__(
         self,
         data_dir: str | None = None,
         flatten: bool = True,
         download: bool = False,
         num_labeled: NumLabeled = 100,
-        labeled_batch_size: int = 100,
-        unlabeled_batch_size: int = 250,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(

@@ -21,6 +21,28 @@ def _stream(size: int, length: int, seed: int, epoch: int, stream_id: int) -> np
     return np.concatenate([rng.permutation(size) for _ in range(passes)])[:length]
 
 
+def batch_size_problems(
+    num_labeled: int, num_unlabeled: int, labeled_batch_size: int, unlabeled_batch_size: int, world_size: int = 1
+) -> list[str]:
+    """Every reason why these GLOBAL batch sizes cannot be drawn from these pools (empty: none).
+
+    All problems are named at once, so a user fixes them in one go rather than one run each.
+    """
+    problems = []
+    for name, value in (("labeled_batch_size", labeled_batch_size), ("unlabeled_batch_size", unlabeled_batch_size)):
+        no_labels = name == "labeled_batch_size" and num_labeled == 0 and value == 0  # clustering: empty x_l
+        if (value <= 0 and not no_labels) or value % world_size:
+            problems.append(f"{name}={value} is the GLOBAL batch size and must be a positive multiple of the "
+                            f"{world_size} devices, so every rank gets an equal share")
+    if labeled_batch_size > num_labeled:
+        problems.append(f"labeled_batch_size={labeled_batch_size} exceeds the {num_labeled} labeled examples, so one "
+                        f"batch would repeat examples; set labeled_batch_size <= {num_labeled} (or leave it unset)")
+    if unlabeled_batch_size > num_unlabeled:
+        problems.append(f"unlabeled_batch_size={unlabeled_batch_size} exceeds the {num_unlabeled} unlabeled "
+                        f"examples; set unlabeled_batch_size <= {num_unlabeled} (or leave it unset)")
+    return problems
+
+
 class MixedBatchSampler(Sampler[tuple[torch.Tensor, torch.Tensor]]):
     """Yields ``(labeled_positions, unlabeled_positions)`` for one rank, batch after batch.
 
@@ -64,23 +86,9 @@ class MixedBatchSampler(Sampler[tuple[torch.Tensor, torch.Tensor]]):
                              "(an empty pool goes with labeled_batch_size=0, for clustering without labels).")
         if num_unlabeled <= 0:
             raise ValueError("The unlabeled pool is empty: give the datamodule unlabeled examples.")
-        for name, value in (("labeled_batch_size", labeled_batch_size), ("unlabeled_batch_size", unlabeled_batch_size)):
-            if (value <= 0 and not (name == "labeled_batch_size" and num_labeled == 0)) or value % world_size:
-                raise ValueError(
-                    f"{name}={value} is the GLOBAL batch size and must be a positive multiple of the "
-                    f"{world_size} devices, so every rank gets an equal share."
-                )
-        if labeled_batch_size > num_labeled:
-            raise ValueError(
-                f"labeled_batch_size={labeled_batch_size} exceeds the {num_labeled} labeled examples, so "
-                f"one batch would repeat examples (each of the {world_size} ranks takes "
-                f"{labeled_batch_size // world_size}); set labeled_batch_size <= {num_labeled}."
-            )
-        if unlabeled_batch_size > num_unlabeled:
-            raise ValueError(
-                f"unlabeled_batch_size={unlabeled_batch_size} exceeds the {num_unlabeled} unlabeled "
-                f"examples; set unlabeled_batch_size <= {num_unlabeled}."
-            )
+        problems = batch_size_problems(num_labeled, num_unlabeled, labeled_batch_size, unlabeled_batch_size, world_size)
+        if problems:
+            raise ValueError("The batch sizes cannot be met: " + "; ".join(problems) + ".")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank={rank} is outside [0, {world_size}).")
         self.num_labeled = num_labeled

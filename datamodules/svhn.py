@@ -40,14 +40,17 @@ class SVHNDataModule(ImageDataModule):
             and splits / batch sizes (see :class:`~datamodules.LabeledUnlabeledDataModule`).
     """
 
+    default_labeled_batch_size = 32
+    default_unlabeled_batch_size = 128
+
     def __init__(
         self,
         data_dir: str | None = None,
         download: bool = False,
         verify_checksums: bool = True,
         num_labeled: NumLabeled = 1000,
-        labeled_batch_size: int = 32,
-        unlabeled_batch_size: int = 128,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(

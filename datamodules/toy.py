@@ -45,6 +45,9 @@ class ToyDataModule(LabeledUnlabeledDataModule):
         **kwargs: see :class:`LabeledUnlabeledDataModule`.
     """
 
+    default_labeled_batch_size = 16
+    default_unlabeled_batch_size = 100
+
     def __init__(
         self,
         dataset: Literal["rings", "moons"] = "rings",
@@ -53,8 +56,8 @@ class ToyDataModule(LabeledUnlabeledDataModule):
         noise: float = 0.1,
         data_seed: int = 0,
         num_labeled: NumLabeled = 16,
-        labeled_batch_size: int = 16,
-        unlabeled_batch_size: int = 100,
+        labeled_batch_size: int | None = None,
+        unlabeled_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(

@@ -16,6 +16,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 import ssl_kit.methods  # noqa: F401  (registers the method classes for class_path resolution)
 from datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks import PredictionCSVWriter, StepProgressBar
+from ssl_kit.threads import ThreadPolicy
 from ssl_kit.checkpoint_io import AtomicCheckpointIO
 from ssl_kit.cli_errors import SSLKitArgumentParser, model_class_path, refuse_checkpoint_of_another_method
 from ssl_kit.config_files import resolve_config_args
@@ -37,7 +38,9 @@ def default_callbacks(trainer_config: dict[str, Any]) -> list[Callback]:
 
     A progress bar (step-based for ``max_steps`` runs, per epoch otherwise); a checkpoint
     callback that also keeps ``last.ckpt``; ``predictions.csv`` for ``predict``
-    (:class:`~ssl_kit.callbacks.PredictionCSVWriter`).
+    (:class:`~ssl_kit.callbacks.PredictionCSVWriter`); the CPU thread policy
+    (:class:`~ssl_kit.threads.ThreadPolicy`: one thread for small models, ``SSL_KIT_NUM_THREADS``
+    overrides it).
 
     Args:
         trainer_config: the trainer's arguments as the CLI instantiated them (``callbacks``,
@@ -55,6 +58,8 @@ def default_callbacks(trainer_config: dict[str, Any]) -> list[Callback]:
         extra.append(ModelCheckpoint(save_last=True))
     if not any(isinstance(cb, BasePredictionWriter) for cb in configured):
         extra.append(PredictionCSVWriter())
+    if not any(isinstance(cb, ThreadPolicy) for cb in configured):
+        extra.append(ThreadPolicy())
     return extra
 
 

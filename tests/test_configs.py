@@ -9,7 +9,9 @@ import pytest
 from conftest import REAL_DATA_FILES, REPO, real_data_available
 from ssl_kit.cli import main
 
-TRAINING_CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "benchmark")
+# Grids and the parts they combine (configs/benchmark/<grid>/...) are not training configs on their own.
+TRAINING_CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml")
+                          if "benchmark" not in p.relative_to(REPO / "configs").parts)
 
 
 def dataset_of(config: Path) -> str | None:

@@ -15,10 +15,11 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ssl_kit.methods.inference import RecordedPredictor
+from ssl_kit.defaults import ema_decay_for_run, ema_initial_share, horizon_steps, input_norm
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
 from ssl_kit.optim import DecayPhaseBeta1, adam, sgd
@@ -57,6 +58,24 @@ def _numpy_state_from_plain(state: dict[str, Any]) -> tuple:
     return (state["name"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"], state["cached"])
 
 
+class _EMAUpdate:
+    """In-place exponential moving average of parameter lists, with a decay set after construction.
+
+    ``ema_decay: auto`` knows its decay only once the run's length is known (at fit start).
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+
+    @torch.no_grad()
+    def __call__(self, averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: Any) -> None:
+        for avg, cur in zip(averaged, current):
+            if avg.is_floating_point():
+                avg.lerp_(cur, 1.0 - self.decay)
+            else:  # counters such as batch norm's num_batches_tracked
+                avg.copy_(cur)
+
+
 class NonFiniteLossError(FloatingPointError):
     """A training loss term became NaN or infinite; the run stops before the weights are updated."""
 
@@ -79,7 +98,9 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         num_classes: number of classes (linked from the datamodule by the CLI).
         input_shape: shape of one input (linked from the datamodule by the CLI).
         backbone: name of the classifier in :data:`ssl_kit.nets.BACKBONES` (a user network joins
-            them with :func:`ssl_kit.nets.register_backbone`).
+            them with :func:`ssl_kit.nets.register_backbone`), or ``auto`` (default): chosen by
+            input shape (:func:`ssl_kit.defaults.auto_backbone`): ``conv_small`` for images of at
+            least 12x12 pixels, else ``mlp`` (256-256 below 256 input values).
         backbone_kwargs: extra arguments of the backbone (sizes, noise, ...).
         optimizer: ``"adam"`` (the default) or ``"sgd"`` (with ``momentum`` and ``nesterov``; weight
             decay then skips biases and batch-norm parameters, every 1-D tensor, as USB does).
@@ -101,7 +122,10 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
             ``None`` keeps ``betas`` throughout, as does a constant rate (``lr_decay_start`` or
             ``lr_epoch_decay`` 1.0), which has no decay phase.
         ema_decay: if set, evaluate an exponential moving average of the classifier's weights
-            with this decay.
+            with this decay; ``"auto"``: the decay whose horizon ``1 / (1 - decay)`` is 5 % of the
+            run (:func:`ssl_kit.defaults.ema_decay_for_run`), set when training starts. A fixed
+            decay whose horizon exceeds the run is warned about (the average would still hold
+            much of the initial weights).
         check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
     """
@@ -115,7 +139,7 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        backbone: str = "mlp",
+        backbone: str = "auto",
         backbone_kwargs: dict[str, Any] | None = None,
         optimizer: Literal["adam", "sgd"] = "adam",
         lr: float = 2e-3,
@@ -127,7 +151,7 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         lr_decay_start: float = 0.5,
         lr_epoch_decay: float | None = None,
         decay_beta1: float | None = None,
-        ema_decay: float | None = None,
+        ema_decay: float | str | None = None,
         check_finite: bool = True,
     ) -> None:
         if optimizer not in ("adam", "sgd") or schedule not in ("linear", "cosine"):
@@ -138,6 +162,10 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         if schedule == "cosine" and (lr_epoch_decay is not None or decay_beta1 is not None):
             raise ValueError("schedule 'cosine' replaces the linear / per-epoch decay: set lr_epoch_decay and "
                              "decay_beta1 to null.")
+        if isinstance(ema_decay, str) and ema_decay != "auto":
+            raise ValueError(f"ema_decay must be a number in [0, 1), 'auto' or null; got {ema_decay!r}.")
+        if isinstance(ema_decay, (int, float)) and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1); got {ema_decay}.")
         if not 0.0 <= lr_decay_start <= 1.0:
             raise ValueError(f"lr_decay_start is a fraction of training in [0, 1]; got {lr_decay_start}.")
         if lr_epoch_decay is not None and not 0.0 < lr_epoch_decay <= 1.0:
@@ -151,9 +179,14 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         self.num_classes = num_classes
         self.input_shape = tuple(input_shape)
         self.classifier = self.build_classifier()
+        #: Median centred L2 norm of the training inputs (:func:`ssl_kit.defaults.input_norm`),
+        #: measured at setup; radii left unset (``eps: null``) are fractions of it.
+        self.input_norm: float | None = None
         self.ema: AveragedModel | None = None
+        self._ema_update: _EMAUpdate | None = None
         if ema_decay is not None:
-            self.ema = AveragedModel(self.classifier, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            self._ema_update = _EMAUpdate(0.0 if ema_decay == "auto" else float(ema_decay))
+            self.ema = AveragedModel(self.classifier, multi_avg_fn=self._ema_update, use_buffers=True)
             self.ema.requires_grad_(False)  # never trained: keep it out of the optimiser and DDP's reducer
         metrics = classification_metrics(num_classes)
         self.val_metrics = metrics.clone(prefix="val/")
@@ -227,6 +260,30 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
                              "give it labels, or cluster without labels with IMSAT.")
         if stage == "fit":
             self.record_training_data(data)
+        if (stage == "fit" and self.input_norm is None and getattr(data, "input_kind", None) != "tokens"
+                and getattr(data, "input_norm", None) is not None):  # text: measured on embeddings instead
+            self.input_norm = float(data.input_norm)
+
+    @property
+    def averaging_decay(self) -> float | None:
+        """Decay of the evaluated weight average (``ema_decay: auto`` resolved at fit start), or ``None``."""
+        return None if self._ema_update is None else self._ema_update.decay
+
+    def on_fit_start(self) -> None:
+        """Set ``ema_decay: auto`` from the run's length; warn when a fixed decay outlasts the run."""
+        if self._ema_update is None:
+            return
+        total = int(self.trainer.estimated_stepping_batches)
+        if self.hparams.ema_decay == "auto":
+            self._ema_update.decay = ema_decay_for_run(total)
+            return
+        initial = ema_initial_share(self._ema_update.decay, total)
+        if initial > 0.05:
+            rank_zero_warn(
+                f"ema_decay={self._ema_update.decay} averages over about {horizon_steps(self._ema_update.decay):.0f} "
+                f"steps but the run has {total}: the evaluated weights keep {100 * initial:.0f} % of the initial "
+                "ones. Use ema_decay: auto (horizon 5 % of the run) or null."
+            )
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -273,6 +330,13 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
                     rank_zero_warn(f"The checkpoint holds {len(cuda_states)} CUDA generator states for "
                                    f"{torch.cuda.device_count()} visible devices; CUDA random numbers are not restored.")
             self._rng_state_to_restore = None
+
+    def data_scale(self, x: torch.Tensor) -> float:
+        """The input scale radii are relative to: measured at setup from the datamodule
+        (``input_norm``), else from ``x`` (the first unlabeled batch) and kept."""
+        if self.input_norm is None:
+            self.input_norm = input_norm(x.detach().cpu())
+        return self.input_norm
 
     # ------------------------------------------------------------------ steps
     def update_ema(self) -> None:

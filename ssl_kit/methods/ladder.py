@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -10,11 +11,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.defaults import SMALL_MLP_HIDDEN, VAN_HIDDEN_FRACTION, is_small_input, relative_eps
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
+from ssl_kit.nets import build_backbone
 from ssl_kit.nets.ladder import (
     EncoderPass,
     LadderDecoder,
@@ -55,8 +58,9 @@ class LadderNetwork(SSLModule):
         backbone: the shared encoder, a :class:`~ssl_kit.nets.ladder.LadderEncoder` from
             :data:`ssl_kit.nets.BACKBONES`: ``ladder_mlp`` (dense, images are flattened; the
             default) or ``ladder_conv`` (convolutional, Γ-model only).
-        backbone_kwargs: the encoder's arguments: ``hidden`` (widths of ``ladder_mlp``, the paper's
-            1000-500-250-250-250 by default) or ``conv_spec`` (layer list of ``ladder_conv``, see
+        backbone_kwargs: the encoder's arguments: ``hidden`` (widths of ``ladder_mlp``: the paper's
+            1000-500-250-250-250 by default, 256-256 for inputs of fewer than 256 values,
+            :func:`ssl_kit.defaults.is_small_input`) or ``conv_spec`` (layer list of ``ladder_conv``, see
             :func:`~ssl_kit.nets.ladder.conv_ladder_encoder`; default the paper's Conv-Large), and
             ``activation`` (``relu`` for ``ladder_mlp``, ``leaky_relu`` for ``ladder_conv``),
             ``top_scale`` (learn ``gamma_L`` at the softmax: yes for ``ladder_mlp``, no for
@@ -115,7 +119,11 @@ class LadderNetwork(SSLModule):
 
     def build_classifier(self) -> LadderEncoder:
         """The clean encoder (``backbone``); its weights are shared by the corrupted path."""
-        encoder = super().build_classifier()
+        hp = self.hparams
+        kwargs = dict(hp.backbone_kwargs or {})
+        if hp.backbone == "ladder_mlp" and is_small_input(self.input_shape):
+            kwargs.setdefault("hidden", SMALL_MLP_HIDDEN)  # small inputs, small data: a small encoder
+        encoder = build_backbone(hp.backbone, self.input_shape, self.num_classes, **kwargs)
         if not isinstance(encoder, LadderEncoder):
             raise ValueError(f"The ladder needs a LadderEncoder backbone (ladder_mlp, ladder_conv or one registered "
                              f"with ssl_kit.nets.register_backbone); {self.hparams.backbone!r} builds a "
@@ -204,8 +212,9 @@ class VirtualAdversarialLadder(LadderNetwork):
     Args:
         variant: see above.
         eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
-            a layer with eps 0 is not perturbed. Default: the reference LVAN-LW eps
-            (0.073, 0.482, then 0.0014).
+            a layer with eps 0 is not perturbed. ``None`` (default): relative to each layer's
+            scale (:meth:`layer_eps`), so the radii follow the data; the MNIST configs give the
+            reference LVAN-LW eps (0.073, 0.482, then 0.0014).
         xi: finite-difference step of the power iteration, one value or one per layer.
         n_power: power iterations, one value or one per layer.
         adv_noise_std: Gaussian noise inside the perturbation's forward passes.
@@ -231,20 +240,35 @@ class VirtualAdversarialLadder(LadderNetwork):
         if variant not in ("lvan", "lvan_lw", "lvac", "lvac_lw"):
             raise ValueError(f"Unknown variant {variant!r}; choose lvan, lvan_lw, lvac or lvac_lw.")
         layers = self.encoder.num_layers  # perturbable layers 0 .. L-1
-        if eps is None:
-            eps = (list(REFERENCE_LW_EPS) + [REFERENCE_LW_EPS[-1]] * layers)[:layers]
-        self.eps = _per_layer(eps, layers, "eps")
+        #: Radii given per layer, or ``None``: relative to the scale of each layer (:meth:`layer_eps`).
+        self.eps = None if eps is None else _per_layer(eps, layers, "eps")
         self.xi = _per_layer(xi, layers, "xi")
         self.n_power = [int(n) for n in _per_layer(n_power, layers, "n_power")]
-        if any(e < 0 for e in self.eps) or any(x <= 0 for x in self.xi) or any(n < 1 for n in self.n_power):
+        if any(e < 0 for e in self.eps or []) or any(x <= 0 for x in self.xi) or any(n < 1 for n in self.n_power):
             raise ValueError(f"eps must be >= 0, xi > 0 and n_power >= 1; got {self.eps}, {self.xi} and {self.n_power}.")
         if adv_noise_std < 0:
             raise ValueError(f"adv_noise_std must be >= 0; got {adv_noise_std}.")
         candidates = range(layers) if variant.endswith("_lw") else [0]
-        self.adv_layers = [l for l in candidates if self.eps[l] > 0]
+        self.adv_layers = [l for l in candidates if self.eps is None or self.eps[l] > 0]
         if not self.adv_layers:
             raise ValueError(f"No layer gets adversarial noise: eps {self.eps} is zero where {variant} perturbs.")
         self.variant = variant
+
+    def layer_eps(self, layer: int) -> float:
+        """Radius of the perturbation of ``z_layer``: ``eps`` if given, else relative to the layer's scale.
+
+        The input's radius is :data:`~ssl_kit.defaults.EPS_FRACTION` of the measured input norm
+        (as VAT's); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
+        a per-example norm of ``sqrt(width)``), and its radius is
+        :data:`~ssl_kit.defaults.VAN_HIDDEN_FRACTION` of that.
+        """
+        if self.eps is not None:
+            return self.eps[layer]
+        if layer == 0:
+            if self.input_norm is None:
+                raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
+            return relative_eps(None, self.input_norm)
+        return VAN_HIDDEN_FRACTION * math.sqrt(math.prod(self.encoder.feature_shapes[layer]))
 
     def logits_from(self, layer: int, z: torch.Tensor) -> torch.Tensor:
         """Logits of a pass that re-enters at ``z_layer`` (noise ``adv_noise_std``, running stats untouched)."""
@@ -254,10 +278,11 @@ class VirtualAdversarialLadder(LadderNetwork):
         """The virtual adversarial perturbation of ``z_layer`` (detached, L2 norm ``eps[layer]`` per example)."""
         return virtual_adversarial_perturbation(
             lambda zz: self.logits_from(layer, zz), z, logits,
-            xi=self.xi[layer], eps=self.eps[layer], n_power=self.n_power[layer],
+            xi=self.xi[layer], eps=self.layer_eps(layer), n_power=self.n_power[layer],
         )
 
     def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
+        self.data_scale(x_u)  # the input radius is relative to it (measured once)
         if not self.variant.startswith("lvan"):
             return super().corrupted_unlabeled_pass(x_u, clean)
         gaussian = self.gaussian_corruption()

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from ssl_kit.defaults import auto_backbone
 from ssl_kit.nets.conv import ConvNet, conv_large, conv_small
 from ssl_kit.nets.gan import (
     GENERATORS,
@@ -74,9 +75,17 @@ def register_backbone(name: str, factory: F | None = None) -> F | Callable[[F], 
 
 
 def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> nn.Module:
-    """Build the classifier named ``name`` for inputs of ``input_shape``."""
+    """Build the classifier named ``name`` for inputs of ``input_shape``.
+
+    ``auto`` chooses by shape (:func:`ssl_kit.defaults.auto_backbone`): ``conv_small`` for
+    images of at least 12x12 pixels, ``mlp`` otherwise (two hidden layers of 256 for fewer than
+    256 input values); ``kwargs`` override the chosen network's arguments.
+    """
+    if name == "auto":
+        name, chosen = auto_backbone(input_shape)
+        kwargs = {**chosen, **kwargs}
     if name not in BACKBONES:
-        raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}.")
+        raise ValueError(f"Unknown backbone {name!r}; choose auto or one of {sorted(BACKBONES)}.")
     return BACKBONES[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
 
 

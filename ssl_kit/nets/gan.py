@@ -33,7 +33,31 @@ from torch import nn
 from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.weight_norm import WeightNormConv2d, WeightNormConvTranspose2d, WeightNormLinear
 
+class DataRange(nn.Module):
+    """``low + (high - low) * sigmoid(x)``: generated values inside the data's range.
+
+    ``low`` and ``high`` are buffers, 0 and 1 (a plain sigmoid) until :meth:`fit` sets them from
+    real data (the Improved GAN does so on its first batch), so a generator built before the data
+    is seen matches data in [0, 1], [-1, 1] or any other range.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("low", torch.tensor(0.0))
+        self.register_buffer("high", torch.tensor(1.0))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        """Take the range of ``x``."""
+        self.low.fill_(x.min().item())
+        self.high.fill_(x.max().item())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.low + (self.high - self.low) * torch.sigmoid(x)
+
+
 OUTPUT_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "data_range": DataRange,
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
     "softplus": nn.Softplus,

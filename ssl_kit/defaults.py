@@ -1,0 +1,106 @@
+"""Defaults derived from the data and the run, so every method trains on data nobody tuned for.
+
+Each rule is a small pure function; the methods call them when an argument is left unset
+(``backbone: auto``, ``eps: null``, ``ema_decay: auto``) and an explicit value always wins.
+Why each rule, and the evidence for its constant, is in the docstring of the function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+#: Default virtual adversarial radius as a fraction of :func:`input_norm`. On the scale of the
+#: hand-tuned radii: rings toy eps 0.1 at norm 0.74 (0.14), 8x8 digits in [0, 1] eps 0.3 at norm
+#: 2.15 (0.14, where 1.0 = 0.47 failed), MNIST in [0, 1] eps 2.0 (reference script) at norm 7.0
+#: (0.28). The grid of ``configs/benchmark/small.yaml`` measured the fraction on rings, moons and
+#: 8x8 digits (``docs/out_of_the_box.md``).
+EPS_FRACTION = 0.15
+
+#: Default radius of VAN's hidden-layer perturbations as a fraction of the per-example norm of
+#: a batch-normalised pre-activation, ``sqrt(width)``. The reference LVAN-LW radius of the first
+#: hidden layer on MNIST is 0.482 at width 1000 (0.015).
+VAN_HIDDEN_FRACTION = 0.015
+
+#: Horizon of the automatic weight average as a fraction of the run: ``1 / (1 - decay)`` steps.
+#: 0.05 gives the reference GAN's 0.9999 at the MNIST protocol's 180,000 steps and forgets the
+#: initial weights (``decay ** steps = exp(-20)``) on a run of any length.
+EMA_HORIZON_FRACTION = 0.05
+
+#: Smallest image side for which ``backbone: auto`` picks the convolutional network (two 2x2
+#: poolings and a valid 3x3 convolution need 12 pixels).
+MIN_CONV_SIDE = 12
+
+
+def input_norm(x: torch.Tensor, max_examples: int = 10_000, seed: int = 0) -> float:
+    """Median per-example L2 distance of the inputs to their mean: the scale of the data.
+
+    Centred, so shifting the data leaves it unchanged, and doubling the inputs doubles it. A
+    seeded random subset of ``max_examples`` rows keeps it cheap on large data sets.
+    """
+    if len(x) == 0:
+        raise ValueError("Cannot measure the input scale of an empty data set.")
+    if len(x) > max_examples:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:max_examples]]
+    flat = x.reshape(len(x), -1).double()
+    norm = float((flat - flat.mean(dim=0)).norm(dim=1).median())
+    if not norm > 0:
+        raise ValueError("Every input is the same: the data has no scale to set a perturbation radius from.")
+    return norm
+
+
+def relative_eps(eps: float | None, norm: float, fraction: float | None = None) -> float:
+    """``eps`` if given, else ``fraction`` (default :data:`EPS_FRACTION`) of the measured input norm."""
+    if eps is not None:
+        return float(eps)
+    return (EPS_FRACTION if fraction is None else fraction) * norm
+
+
+def ema_decay_for_run(total_steps: int, fraction: float = EMA_HORIZON_FRACTION) -> float:
+    """Decay whose averaging horizon ``1 / (1 - decay)`` is ``fraction`` of a run of ``total_steps``."""
+    horizon = max(1.0, fraction * total_steps)
+    return 1.0 - 1.0 / horizon
+
+
+def ema_initial_share(decay: float, total_steps: int) -> float:
+    """Weight of the initial weights in an average started from them, after ``total_steps`` updates."""
+    return decay ** max(0, total_steps)
+
+
+def is_image_shape(input_shape: Sequence[int], min_side: int = MIN_CONV_SIDE) -> bool:
+    """``(channels, height, width)`` with both sides at least ``min_side`` pixels."""
+    shape = tuple(input_shape)
+    return len(shape) == 3 and min(shape[1:]) >= min_side and shape[0] <= min(shape[1:])
+
+
+#: Hidden widths of ``backbone: auto`` for vectors of fewer than :data:`SMALL_INPUT` values: the
+#: paper's 1200-600-300-150 MNIST network costs 80 s per 100 VAT steps on the 2-D toy on a busy
+#: 2-core machine, where this one needs a few seconds and reaches the same error.
+SMALL_MLP_HIDDEN = (256, 256)
+SMALL_INPUT = 256
+
+
+def auto_backbone(input_shape: Sequence[int]) -> tuple[str, dict[str, object]]:
+    """Backbone name and arguments chosen by shape.
+
+    ``conv_small`` (VAT paper, Table 6) for images of at least 12x12 pixels; ``mlp`` for anything
+    else: the paper's MNIST widths from :data:`SMALL_INPUT` values on, two hidden layers of 256
+    below (small inputs, small data: the big network only costs time).
+    """
+    if is_image_shape(input_shape):
+        return "conv_small", {}
+    if is_small_input(input_shape):
+        return "mlp", {"hidden": SMALL_MLP_HIDDEN}
+    return "mlp", {}
+
+
+def is_small_input(input_shape: Sequence[int]) -> bool:
+    """Fewer than :data:`SMALL_INPUT` values per example: dense networks get :data:`SMALL_MLP_HIDDEN`."""
+    return math.prod(input_shape) < SMALL_INPUT
+
+
+def horizon_steps(decay: float) -> float:
+    """Averaging horizon ``1 / (1 - decay)`` in steps (infinite for ``decay = 1``)."""
+    return math.inf if decay >= 1.0 else 1.0 / (1.0 - decay)
