@@ -22,8 +22,9 @@ METHODS = {
     "improved_gan": lambda: ImprovedGAN(2, (2,), backbone_kwargs={"hidden": [16, 16]},
                                         generator_kwargs={"hidden": [16], "output_activation": "none"},
                                         ema_decay=0.9, **CONSTANT),
-    "ladder": lambda: LadderNetwork(2, (2,), hidden=(16, 8), **CONSTANT),
-    "van": lambda: VirtualAdversarialLadder(2, (2,), hidden=(16, 8), variant="lvan_lw", adv_eps=0.1, **CONSTANT),
+    "ladder": lambda: LadderNetwork(2, (2,), backbone_kwargs={"hidden": (16, 8)}, **CONSTANT),
+    "van": lambda: VirtualAdversarialLadder(2, (2,), backbone_kwargs={"hidden": (16, 8)}, variant="lvan_lw", eps=0.1,
+                                            **CONSTANT),
 }
 
 
