@@ -46,7 +46,12 @@ def as_input_tensor(x: Any, name: str = "inputs") -> torch.Tensor:
 
 
 def _label_values(y: Any) -> np.ndarray:
-    """Labels as a 1-D NumPy array (numbers, or strings for names)."""
+    """Labels as a 1-D NumPy array (numbers, or strings for names); a column ``(N, 1)`` is flattened,
+    any other shape (one-hot rows, say) refused rather than read as ``N * K`` labels."""
+    shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)
+    if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+        raise ValueError(f"Labels must be a 1-D array of class indices or names (one per input), got shape {shape}; "
+                         "for one-hot rows pass their argmax.")
     if isinstance(y, torch.Tensor):
         return y.detach().cpu().reshape(-1).numpy()
     array = np.asarray(y)

@@ -132,10 +132,10 @@ def test_bad_settings_are_refused(blobs, kwargs: dict, message: str) -> None:
     "change, error, message",
     [
         (lambda b: (b[0], b[1] + 5, b[2], b[3]), ValueError, r"labels must lie in \[0, 3\)"),
-        (lambda b: (b[0], b[1].float(), b[2], b[3]), TypeError, "integer class indices"),
+        (lambda b: (b[0], b[1].float() + 0.5, b[2], b[3]), TypeError, "class indices, integers or names"),
         (lambda b: (b[0].index_fill(0, torch.tensor([3]), float("nan")), b[1], b[2], b[3]), ValueError, "NaN"),
         (lambda b: (b[0], b[1][:-1], b[2], b[3]), ValueError, "300 inputs but 299 labels"),
-        (lambda b: (b[0], b[1][:, None], b[2], b[3]), ValueError, r"1-D tensor of class indices, got shape \(300, 1\)"),
+        (lambda b: (b[0], torch.stack([b[1], b[1]], 1), b[2], b[3]), ValueError, r"1-D array of class indices or names \(one per input\), got shape \(300, 2\)"),
     ],
 )
 def test_bad_user_data_is_refused(blobs, change, error, message) -> None:
