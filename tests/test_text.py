@@ -116,8 +116,8 @@ def test_texts_read_alike_from_csv_tsv_jsonl_and_datasets(tmp_path: Path) -> Non
 def test_batches_are_padded_to_their_longest_text() -> None:
     data = tiny_data()
     data.setup("fit")
-    x_l, _, x_u = next(iter(data.train_dataloader()))
-    for x in (x_l, x_u):
+    batch = next(iter(data.train_dataloader()))
+    for x in (batch.x_l, batch.x_u):
         assert (x[:, -1] != 0).any() and x.shape[1] <= 16
     x, _ = next(iter(data.val_dataloader()))
     assert (x[:, -1] != 0).any()
@@ -211,7 +211,7 @@ def test_vat_with_fgm_learns_the_tiny_corpus() -> None:
                          use_distributed_sampler=False, enable_model_summary=False, check_val_every_n_epoch=None,
                          val_check_interval=60)
     trainer.fit(model, datamodule=data)
-    assert trainer.callback_metrics["val/error"] < 20.0
+    assert trainer.callback_metrics[f"{model.periodic_split()}/error"] < 20.0  # num_val 0: logged as test/
 
 
 def test_tiny_csv_corpus_trains_and_predicts_through_the_cli(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_tiny_csv_corpus_trains_and_predicts_through_the_cli(tmp_path: Path) -> 
     main(["predict", *config, f"--ckpt_path={checkpoint}", f"--data.init_args.predict_file={tmp_path / 'new.txt'}"])
     (written,) = tmp_path.rglob("predictions.csv")
     rows = written.read_text().splitlines()
-    assert rows[0].startswith("index,prediction,p_0,p_1") and len(rows) == 4
+    assert rows[0].startswith("index,prediction,predicted_class,p_0,p_1") and len(rows) == 4
 
 
 def test_ddp_two_cpu_processes_take_equal_text_batches(tmp_path: Path) -> None:
