@@ -303,3 +303,17 @@ def test_report_only_without_results_is_a_usage_error(tmp_path: Path, capsys: py
     with pytest.raises(SystemExit):
         api.main(["--config", str(grid_file), "--output_dir", str(tmp_path / "empty"), "--report_only"])
     assert "does not exist yet: run the grid" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["small", "text"])
+def test_layered_grids_build_every_run_through_the_cli(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grids made of layered parts (``small``: benchmark/small/{methods,datasets}; ``text``: the
+    20 Newsgroups layer) load with every file present, and each (method, setting) builds its model."""
+    monkeypatch.chdir(REPO)
+    grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml", check_files=True)
+    assert grid.baseline == "supervised" and len(grid.runs()) > 0
+    first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
+    for spec in first_seed.values():
+        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
+                                    parser_kwargs={"exit_on_error": False})
+        assert isinstance(cli.model, SSLModule), spec.run_id
