@@ -197,7 +197,10 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             other inputs; see :func:`~datamodules.strong_augment.build_strong_augmentation`) or
             ``None`` (no second view).
         strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
-            ``noise_std``, ``feature_drop`` for other inputs).
+            ``noise_std``, ``feature_drop`` for other inputs, by default relative to
+            :attr:`input_norm`, :func:`ssl_kit.defaults.strong_view_noise`). A method that needs a
+            second view (FixMatch, the Π-model, Mean Teacher) asks for one when ``strong_view`` is
+            ``None``.
     """
 
     num_classes: int
@@ -471,7 +474,12 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             return None
         if self.strong_view == "weak":
             return self.train_transform or _identity
-        return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **self.strong_kwargs)
+        kwargs = dict(self.strong_kwargs)
+        if len(self.input_shape) != 3:  # vectors: noise on the scale of the data unless given
+            from ssl_kit.defaults import strong_view_noise  # imported late (ssl_kit imports datamodules)
+
+            kwargs = {**strong_view_noise(self.input_norm, self.input_shape), **kwargs}
+        return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **kwargs)
 
     def resolve_batch_sizes(self, num_labeled: int, num_unlabeled: int, world_size: int = 1) -> tuple[int, int]:
         """The GLOBAL ``(labeled, unlabeled)`` batch sizes of training on pools of these sizes.

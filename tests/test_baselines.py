@@ -175,9 +175,44 @@ def test_fixmatch_on_images_with_wrn_sgd_and_cosine(tmp_path: Path) -> None:
     assert isinstance(model.lr_schedulers().optimizer, torch.optim.SGD)
 
 
-def test_fixmatch_without_a_strong_view_warns_and_names_the_setting(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("method", "augmented", "expected"), [
+    (FixMatch, False, "strong"), (FixMatch, True, "strong"), (PiModel, False, "strong"), (PiModel, True, "weak"),
+    (MeanTeacher, False, "strong"), (MeanTeacher, True, "weak"), (PseudoLabel, False, None),
+])
+def test_a_method_asks_a_datamodule_without_a_second_view_for_its_own(tmp_path: Path, method, augmented: bool,
+                                                                      expected: str | None) -> None:
+    data = _vector_data(None)
+    if augmented:
+        data.train_transform = lambda x: x + 0.01 * torch.randn_like(x)
+    _trainer(tmp_path, fast_dev_run=1).fit(method(2, (4,), backbone_kwargs=NET), datamodule=data)
+    assert data.strong_view == expected
+
+
+def test_a_chosen_view_is_kept_and_vector_noise_follows_the_data_scale(tmp_path: Path) -> None:
+    data = _vector_data("weak")
+    _trainer(tmp_path, fast_dev_run=1).fit(FixMatch(2, (4,), backbone_kwargs=NET), datamodule=data)
+    assert data.strong_view == "weak"
+    x, y = torch.randn(100, 2) * 10, torch.arange(100) % 2
+    scaled = LabeledUnlabeledDataModule.from_tensors(x, y, x[:10], y[:10], num_labeled=10, strong_view="strong")
+    scaled.setup("fit")
+    noise = scaled.second_view_transform()
+    x = torch.zeros(20000, 2)
+    # expected noise norm = 0.15 x the input norm; no features dropped from 2-D inputs
+    assert noise(x).norm(dim=1).pow(2).mean().sqrt() == pytest.approx(0.15 * scaled.input_norm, rel=0.05)
+    assert (noise(x) != 0).all()
+
+
+def test_fixmatch_without_any_second_view_warns_and_names_the_setting(tmp_path: Path) -> None:
+    class NoViews(pl.LightningDataModule):
+        num_classes, input_shape = 2, (4,)
+
+        def train_dataloader(self):
+            data = _vector_data(None)
+            data.setup("fit")
+            return data.train_dataloader()
+
     with pytest.warns(UserWarning, match="strong_view"):
-        _trainer(tmp_path, fast_dev_run=1).fit(FixMatch(2, (4,), backbone_kwargs=NET), datamodule=_vector_data(None))
+        _trainer(tmp_path, fast_dev_run=1).fit(FixMatch(2, (4,), backbone_kwargs=NET), datamodule=NoViews())
 
 
 class _TeacherProbe(Callback):

@@ -116,6 +116,9 @@ def test_runs_merge_overrides_in_order_and_keys_change_with_them() -> None:
     assert parse_grid(raw).runs(["supervised"])[0].key != runs[0].key
     with pytest.raises(GridError, match="Unknown method"):
         grid.runs(["vat"])
+    assert {r.setting for r in grid.runs(settings=["rings16"])} == {"rings16"}
+    with pytest.raises(GridError, match=r"Unknown setting\(s\) \['mnist'\]; the grid has \['rings16'\]"):
+        grid.runs(settings=["mnist"])
 
 
 def test_editing_a_config_file_changes_the_resume_key(tmp_path: Path) -> None:

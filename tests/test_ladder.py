@@ -206,6 +206,15 @@ def test_defaults_build_for_any_shape(cls, shape) -> None:
     assert model.encoder.feature_shapes[:2] == [(math.prod(shape),), (first_hidden,)]
 
 
+@pytest.mark.parametrize(("shape", "noise"), [((2,), 0.1), ((15,), 0.1), ((16,), 0.3), ((64,), 0.3)])
+def test_low_dimensional_inputs_get_the_smaller_corruption_unless_given(shape: tuple[int, ...], noise: float) -> None:
+    model = LadderNetwork(num_classes=2, input_shape=shape)
+    assert model.noise_std == [noise] * (model.encoder.num_layers + 1)
+    assert LadderNetwork(num_classes=2, input_shape=shape, noise_std=0.2).noise_std[0] == 0.2
+    assert [type(c).__name__ for c in model.configure_callbacks()] == ["PopulationBatchNorm"]
+    assert LadderNetwork(num_classes=2, input_shape=shape, population_statistics=False).configure_callbacks() == []
+
+
 def test_paper_mnist_defaults() -> None:
     model = LadderNetwork(num_classes=10, input_shape=(1, 28, 28))
     assert model.encoder.feature_shapes == [(784,), (1000,), (500,), (250,), (250,), (250,), (10,)]

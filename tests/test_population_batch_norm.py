@@ -98,3 +98,26 @@ def test_callback_needs_the_labeled_unlabeled_datamodule(tmp_path) -> None:
     trainer.datamodule = NoPool()  # type: ignore[misc]
     with pytest.raises(ValueError, match="unlabeled_inputs"):
         PopulationBatchNorm().on_train_end(trainer, VAT(num_classes=3, input_shape=(5,)))
+
+
+def test_ladder_normalisation_is_refitted_to_the_clean_pass_population_statistics() -> None:
+    """Every ladder layer's running statistics become the mean of the clean pass's batch moments."""
+    from ssl_kit.nets import build_backbone
+
+    torch.manual_seed(0)
+    encoder = build_backbone("ladder_mlp", (5,), 3, hidden=[6, 4])
+    inputs = torch.randn(23, 5) * 2 + 1  # batches of 5: four used, the last one of 3 dropped
+    encoder.train()
+    passes = [encoder.run(batch) for batch in inputs.split(5)[:4]]
+    refitted = recompute_batch_norm_statistics(encoder, inputs, batch_size=5)
+    assert refitted == encoder.num_layers == 3
+    for index, layer in enumerate(encoder.layers, start=1):
+        means = torch.stack([p.mean[index].detach().flatten() for p in passes])
+        variances = torch.stack([(p.std[index].detach().flatten() ** 2 - layer.bn.eps) * 5 / 4 for p in passes])
+        assert torch.allclose(layer.bn.running_mean, means.mean(0), atol=1e-5)
+        assert torch.allclose(layer.bn.running_var, variances.mean(0), atol=1e-4)
+        assert layer.bn.momentum == 0.01 and not layer.bn.track_running_stats  # restored
+    # the training passes update the running statistics only on request, as before the refit
+    before = encoder.layers[0].bn.running_mean.clone()
+    encoder.run(inputs)
+    assert torch.equal(encoder.layers[0].bn.running_mean, before)

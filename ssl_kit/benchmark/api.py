@@ -55,6 +55,7 @@ def run_benchmark(
     retry_failed: bool = True,
     progress: bool = True,
     shard: tuple[int, int] | None = None,
+    settings: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid, one after another, and write the report.
 
@@ -67,6 +68,7 @@ def run_benchmark(
         grid: a grid file or a parsed :class:`Grid`.
         output_dir: output folder; default ``benchmarks/output/<grid name>``.
         methods: run only these methods of the grid.
+        settings: run only these settings of the grid.
         retry_failed: run previously failed runs again.
         progress: show the rich progress display.
         shard: ``(k, n)``: run only the runs whose index in the grid is ``k`` modulo ``n``, so that
@@ -89,7 +91,7 @@ def run_benchmark(
     csv_path = out / "results.csv"
     by_id = {r["run_id"]: r for r in read_results(csv_path)}
     all_specs = grid.runs()
-    specs = grid.runs(methods)
+    specs = grid.runs(methods, settings)
     if shard is not None:
         k, n = shard
         if not 0 <= k < n:
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True, help="grid YAML, e.g. configs/benchmark/toy.yaml")
     parser.add_argument("--output_dir", default=None, help="default: benchmarks/output/<grid name>")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the grid's methods")
+    parser.add_argument("--settings", default=None, help="comma-separated subset of the grid's settings")
     parser.add_argument("--no_retry_failed", action="store_true", help="keep failed runs as they are")
     parser.add_argument("--no_progress", action="store_true", help="no progress display")
     parser.add_argument("--report_only", action="store_true", help="only rewrite results.md / results.png")
@@ -159,11 +162,12 @@ def main(argv: list[str] | None = None) -> None:
             rows = report_only(ns.config, ns.output_dir)
         else:
             methods = [m.strip() for m in ns.methods.split(",") if m.strip()] if ns.methods else None
+            settings = [s.strip() for s in ns.settings.split(",") if s.strip()] if ns.settings else None
             shard = _parse_shard(ns.shard) if ns.shard else None
             if ns.shard and shard is None:
                 parser.error(f"--shard must look like K/N (e.g. 0/4), got {ns.shard!r}.")
             rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress,
-                                 shard)
+                                 shard, settings)
     except GridError as err:
         parser.error(str(err))
     if global_rank() != 0:

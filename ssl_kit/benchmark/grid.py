@@ -123,14 +123,20 @@ class Grid:
     description: str = ""
     path: Path | None = None
 
-    def runs(self, methods: list[str] | None = None) -> list[RunSpec]:
-        """All runs, setting-major then method then seed; ``methods`` restricts the methods."""
+    def runs(self, methods: list[str] | None = None, settings: list[str] | None = None) -> list[RunSpec]:
+        """All runs, setting-major then method then seed; ``methods`` / ``settings`` restrict them."""
         if methods:
             unknown = sorted(set(methods) - set(self.methods))
             if unknown:
                 raise GridError(f"Unknown method(s) {unknown}; the grid has {sorted(self.methods)}.")
+        if settings:
+            unknown = sorted(set(settings) - set(self.settings))
+            if unknown:
+                raise GridError(f"Unknown setting(s) {unknown}; the grid has {sorted(self.settings)}.")
         specs = []
         for setting, (s_cfg, s_paths, s_over) in self.settings.items():
+            if settings and setting not in settings:
+                continue
             for method, (m_cfg, m_paths, m_over) in self.methods.items():
                 if methods and method not in methods:
                     continue

@@ -8,6 +8,8 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ssl_kit.nets.ladder import LadderBatchNorm
+
 
 def recompute_batch_norm_statistics(model: nn.Module, inputs: torch.Tensor, batch_size: int = 250) -> int:
     """Replace the running statistics of every batch-norm layer by their average over ``inputs``.
@@ -20,7 +22,8 @@ def recompute_batch_norm_statistics(model: nn.Module, inputs: torch.Tensor, batc
     only one. Momenta and train/eval modes are restored afterwards.
 
     Args:
-        model: the network whose ``_BatchNorm`` layers (with running statistics) are refitted.
+        model: the network whose ``_BatchNorm`` layers (with running statistics) and ladder
+            normalisations (:class:`~ssl_kit.nets.ladder.LadderBatchNorm`) are refitted.
         inputs: training inputs, ``(N, *input_shape)``; moved batch by batch to the model's device.
         batch_size: inputs per forward pass.
 
@@ -32,6 +35,8 @@ def recompute_batch_norm_statistics(model: nn.Module, inputs: torch.Tensor, batc
     if len(inputs) == 0:
         raise ValueError("No inputs to compute batch-norm statistics from.")
     layers = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    ladder = [m for m in model.modules() if isinstance(m, LadderBatchNorm)]
+    layers += ladder
     if not layers:
         return 0
     modes = {m: m.training for m in model.modules()}
@@ -46,12 +51,16 @@ def recompute_batch_norm_statistics(model: nn.Module, inputs: torch.Tensor, batc
             layer.reset_running_stats()
             layer.momentum = None  # cumulative (equal-weight) average over the batches
             layer.train()
+        for layer in ladder:
+            layer.track_running_stats = True  # update on every pass, not only the ladder's clean one
         with torch.no_grad():
             for batch in batches:
                 model(batch.to(device))
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
+        for layer in ladder:
+            layer.track_running_stats = False
         for module, training in modes.items():
             module.train(training)
     return len(layers)
@@ -69,8 +78,8 @@ class PopulationBatchNorm(pl.Callback):
     callback monitors nothing), so ``ssl-kit test --ckpt_path ...`` sees the refitted statistics.
     Every process computes the same statistics from the whole pool, so DDP needs no reduction.
 
-    Networks without ``torch.nn`` batch norm (the ladder's own normalisation, the weight-normalised
-    GAN discriminator) are left as they are, with a warning.
+    The ladder's own normalisation is refitted too; networks without batch norm (the
+    weight-normalised GAN discriminator) are left as they are, with a warning.
 
     Args:
         batch_size: inputs per forward pass (the reference uses its unlabeled batch size, 250).

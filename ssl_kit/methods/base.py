@@ -13,7 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.utilities import rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -260,9 +260,19 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
                              "give it labels, or cluster without labels with IMSAT.")
         if stage == "fit":
             self.record_training_data(data)
+            view = self.preferred_second_view(data)
+            if view is not None and hasattr(data, "strong_view") and data.strong_view is None:
+                data.strong_view = view
+                rank_zero_info(f"{type(self).__name__}: the datamodule yields a second, {view!r} view of every "
+                               f"unlabeled example (strong_view: {view}); set strong_view yourself to choose.")
         if (stage == "fit" and self.input_norm is None and getattr(data, "input_kind", None) != "tokens"
                 and getattr(data, "input_norm", None) is not None):  # text: measured on embeddings instead
             self.input_norm = float(data.input_norm)
+
+    def preferred_second_view(self, data: Any) -> str | None:
+        """The second unlabeled view (``"weak"`` or ``"strong"``) this method asks of a datamodule
+        built without one (``strong_view: None``); ``None``: it needs none."""
+        return None
 
     @property
     def averaging_decay(self) -> float | None:

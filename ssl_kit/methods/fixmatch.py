@@ -20,10 +20,11 @@ class FixMatch(SSLModule):
     view ``x_u`` (constants) enforced on the strong view ``x_u_strong``.
 
     One pass over the labeled batch and both unlabeled views together, so batch norm sees all of
-    them (as USB's ``use_cat``). It is meant for a datamodule with ``strong_view: strong``
-    (RandAugment + Cutout on images, noise + feature dropout on other inputs); without a second
-    view it warns once and uses ``x_u`` for both, where only the network's own noise or dropout
-    makes the views differ (then it is Pseudo-Label with a threshold). No ramp-up: the threshold
+    them (as USB's ``use_cat``). It asks a datamodule built without a second view for
+    ``strong_view: strong`` (RandAugment + Cutout on images, noise + feature dropout on other
+    inputs); a datamodule that cannot give one makes it warn once and use ``x_u`` for both, where
+    only the network's own noise or dropout makes the views differ (then it is Pseudo-Label with a
+    threshold). No ramp-up: the threshold
     keeps the term small while predictions are unconfident.
 
     Args:
@@ -47,6 +48,10 @@ class FixMatch(SSLModule):
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
         self._warned_no_strong_view = False
+
+    def preferred_second_view(self, data: Any) -> str | None:
+        """The strong view (RandAugment + Cutout on images, noise on other inputs): eq. 2's ``A(u)``."""
+        return "strong"
 
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
         x_strong = batch.x_u_strong

@@ -25,7 +25,8 @@ class MeanTeacher(SSLModule):
     theta'_{t-1} + (1 - alpha) theta_t``); it predicts without gradient on ``x_u``, leaving its
     batch-norm running statistics alone, and the student predicts on the second view
     ``x_u_strong`` (``strong_view: weak``, an independent draw of the training augmentation as in
-    USB) or on ``x_u`` again when there is none (then only network noise makes them differ). The
+    USB; asked for when the datamodule was built without a second view, ``strong`` noise for data
+    without augmentation) or on ``x_u`` again when there is none (then only network noise makes them differ). The
     teacher is also the network evaluated, as for every method with ``ema_decay``.
 
     Note: USB's ``meanteacher.py`` takes its student logits from the teacher's output, so its
@@ -65,6 +66,11 @@ class MeanTeacher(SSLModule):
         """The moving-average network (it has no trainable parameters)."""
         assert self.ema is not None
         return self.ema.module
+
+    def preferred_second_view(self, data: Any) -> str | None:
+        """Another draw of the training augmentation (``weak``), as the paper; the strong view (noise on
+        vectors) when the data has no augmentation, where two draws would be the same input."""
+        return "weak" if getattr(data, "train_transform", None) is not None else "strong"
 
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams

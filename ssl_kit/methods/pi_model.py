@@ -19,7 +19,8 @@ class PiModel(SSLModule):
 
     ``z`` and ``z~`` are two stochastic predictions of each unlabeled example: on ``x_u`` and on
     the second view ``x_u_strong`` when the datamodule yields one (``strong_view: weak`` draws the
-    training augmentation twice, as USB does), else on ``x_u`` twice, where only the network's own
+    training augmentation twice, as USB does; asked for when the datamodule was built without a
+    second view, ``strong`` noise for data without augmentation), else on ``x_u`` twice, where only the network's own
     noise or dropout (e.g. ``backbone_kwargs.input_noise_std``) makes them differ: with neither,
     the term is zero. The first prediction is the (constant) target, as in USB. The weight ramps
     up over the first ``rampup_length`` of training (the paper's Gaussian ``exp(-5 (1 - t)^2)``).
@@ -48,6 +49,11 @@ class PiModel(SSLModule):
         check_rampup(rampup, rampup_length)
         super().__init__(num_classes, input_shape, **kwargs)
         self.save_hyperparameters()
+
+    def preferred_second_view(self, data: Any) -> str | None:
+        """Another draw of the training augmentation (``weak``), as the paper; the strong view (noise on
+        vectors) when the data has no augmentation, where two draws would be the same input."""
+        return "weak" if getattr(data, "train_transform", None) is not None else "strong"
 
     def training_step(self, batch: MixedBatch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams

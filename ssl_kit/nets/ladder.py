@@ -55,14 +55,35 @@ class LadderBatchNorm(nn.Module):
     feature maps); the running averages (exponential, ``momentum`` = 1 - decay) are updated only when
     :meth:`forward` is called with ``update_stats=True``, which the ladder does for the clean pass
     alone. In evaluation mode the running averages are used.
+
+    Like ``torch.nn.BatchNorm1d``, ``momentum=None`` makes the running statistics an equal-weight
+    (cumulative) average of the batches since :meth:`reset_running_stats`, and ``track_running_stats``
+    makes every training-mode pass update them: this is how
+    :func:`ssl_kit.callbacks.recompute_batch_norm_statistics` refits the population statistics.
     """
 
-    def __init__(self, channels: int, momentum: float = 0.01, eps: float = 1e-10) -> None:
+    def __init__(self, channels: int, momentum: float | None = 0.01, eps: float = 1e-10) -> None:
         super().__init__()
         self.momentum = momentum
         self.eps = eps
+        #: Update the running statistics on every training-mode pass, not only with ``update_stats``.
+        self.track_running_stats = False
+        self.num_batches_tracked = 0
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_var", torch.ones(channels))
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, variance 1, no batch counted (as ``torch.nn`` batch norm)."""
+        self.running_mean.zero_()
+        self.running_var.fill_(1.0)
+        self.num_batches_tracked = 0
+
+    @torch.no_grad()
+    def _update(self, mean: torch.Tensor, unbiased: torch.Tensor) -> None:
+        self.num_batches_tracked += 1
+        rate = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        self.running_mean.lerp_(mean, rate)
+        self.running_var.lerp_(unbiased, rate)
 
     def forward(self, x: torch.Tensor, update_stats: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(normalised x, mean, std)``, mean and std shaped to broadcast with ``x``."""
@@ -71,12 +92,9 @@ class LadderBatchNorm(nn.Module):
             # denoising targets); the normalised output comes from the fused kernel, whose backward
             # is several times cheaper than autograd through the separate operations.
             mean, var = batch_moments(x)
-            if update_stats:
-                with torch.no_grad():
-                    n = x.numel() // x.shape[1]
-                    unbiased = var.flatten() * n / max(n - 1, 1)
-                    self.running_mean.lerp_(mean.flatten(), self.momentum)
-                    self.running_var.lerp_(unbiased, self.momentum)
+            if update_stats or self.track_running_stats:
+                n = x.numel() // x.shape[1]
+                self._update(mean.detach().flatten(), var.detach().flatten() * n / max(n - 1, 1))
             return normalize_batch(x, self.eps), mean, torch.sqrt(var + self.eps)
         mean = _channel_view(self.running_mean, x.dim())
         std = torch.sqrt(_channel_view(self.running_var, x.dim()) + self.eps)
