@@ -197,8 +197,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             other inputs; see :func:`~datamodules.strong_augment.build_strong_augmentation`) or
             ``None`` (no second view).
         strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
-            ``noise_std``, ``feature_drop`` for other inputs, by default relative to
-            :attr:`input_norm`, :func:`ssl_kit.defaults.strong_view_noise`). A method that needs a
+            ``noise_std``, ``feature_drop`` for other inputs, by default of VAT's default radius,
+            :func:`ssl_kit.defaults.strong_view_noise`). A method that needs a
             second view (FixMatch, the Π-model, Mean Teacher) asks for one when ``strong_view`` is
             ``None``.
     """
@@ -260,6 +260,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         self._sampler: MixedBatchSampler | None = None
         self._sampler_state: dict[str, Any] | None = None
         self._input_norm: float | None = None
+        self._neighbour_distance: float | None = None
         self._loader_checked = False
 
     @property
@@ -437,6 +438,21 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             self._input_norm = input_norm(pool[sample])
         return self._input_norm
 
+    @property
+    def neighbour_distance(self) -> float:
+        """Median distance of an unlabeled input to its 10th nearest neighbour (a seeded sample of the pool).
+
+        Methods set their default perturbation radii (``eps: null``) as a fraction of it
+        (:func:`ssl_kit.defaults.neighbour_distance`); measured once and kept.
+        """
+        if self._neighbour_distance is None:
+            from ssl_kit.defaults import neighbour_distance  # imported late (ssl_kit imports datamodules)
+
+            pool = self._unlabeled_pool()
+            sample = torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:10_000]
+            self._neighbour_distance = neighbour_distance(pool[sample])
+        return self._neighbour_distance
+
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
         """Mixed labeled + unlabeled batches from a rank-aware :class:`MixedBatchSampler`."""
@@ -476,9 +492,10 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             return self.train_transform or _identity
         kwargs = dict(self.strong_kwargs)
         if len(self.input_shape) != 3:  # vectors: noise on the scale of the data unless given
-            from ssl_kit.defaults import strong_view_noise  # imported late (ssl_kit imports datamodules)
+            from ssl_kit.defaults import relative_eps, strong_view_noise  # late: ssl_kit imports datamodules
 
-            kwargs = {**strong_view_noise(self.input_norm, self.input_shape), **kwargs}
+            radius = relative_eps(None, self.neighbour_distance)
+            kwargs = {**strong_view_noise(radius, self.input_shape), **kwargs}
         return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **kwargs)
 
     def resolve_batch_sizes(self, num_labeled: int, num_unlabeled: int, world_size: int = 1) -> tuple[int, int]:

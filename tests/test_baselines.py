@@ -22,6 +22,7 @@ from ssl_kit.losses import (
     sigmoid_rampup,
     softmax_mse,
 )
+from ssl_kit.defaults import EPS_FRACTION
 from ssl_kit.methods import FixMatch, MeanTeacher, PiModel, PseudoLabel
 from ssl_kit.methods.base import cosine_decay
 from ssl_kit.optim import sgd
@@ -197,8 +198,9 @@ def test_a_chosen_view_is_kept_and_vector_noise_follows_the_data_scale(tmp_path:
     scaled.setup("fit")
     noise = scaled.second_view_transform()
     x = torch.zeros(20000, 2)
-    # expected noise norm = 0.15 x the input norm; no features dropped from 2-D inputs
-    assert noise(x).norm(dim=1).pow(2).mean().sqrt() == pytest.approx(0.15 * scaled.input_norm, rel=0.05)
+    # expected noise norm = VAT's default radius; no features dropped from 2-D inputs
+    radius = EPS_FRACTION * scaled.neighbour_distance
+    assert noise(x).norm(dim=1).pow(2).mean().sqrt() == pytest.approx(radius, rel=0.05)
     assert (noise(x) != 0).all()
 
 

@@ -259,6 +259,8 @@ def test_shipped_grid_runs_build_through_the_cli(name: str, tmp_path: Path, monk
     monkeypatch.chdir(REPO)  # grids name configs relative to the repository
     grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml")
     first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
+    _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
+    monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
     for spec in first_seed.values():
         cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
                                     parser_kwargs={"exit_on_error": False})
@@ -308,6 +310,18 @@ def test_report_only_without_results_is_a_usage_error(tmp_path: Path, capsys: py
     assert "does not exist yet: run the grid" in capsys.readouterr().err
 
 
+def _fake_png_folder(root: Path) -> None:
+    """Two grayscale 28x28 PNGs per digit in ``root/{train,test}/<digit>/``."""
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for digit in range(10):
+            folder = root / split / str(digit)
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.new("L", (28, 28), color=20 * digit + i).save(folder / f"{i}.png")
+
+
 @pytest.mark.parametrize("name", ["small", "text"])
 def test_layered_grids_build_every_run_through_the_cli(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The grids made of layered parts (``small``: benchmark/small/{methods,datasets}; ``text``: the
@@ -316,6 +330,8 @@ def test_layered_grids_build_every_run_through_the_cli(name: str, tmp_path: Path
     grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml", check_files=True)
     assert grid.baseline == "supervised" and len(grid.runs()) > 0
     first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
+    _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
+    monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
     for spec in first_seed.values():
         cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
                                     parser_kwargs={"exit_on_error": False})

@@ -14,7 +14,7 @@ from PIL import Image
 
 from datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule
 from ssl_kit import threads
-from ssl_kit.defaults import EMA_HORIZON_FRACTION, EPS_FRACTION, SMALL_MLP_HIDDEN, input_norm
+from ssl_kit.defaults import EMA_HORIZON_FRACTION, EPS_FRACTION, SMALL_MLP_HIDDEN, input_norm, neighbour_distance
 from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
 from ssl_kit.nets import ConvNet, GanConvDiscriminator, GanMLPDiscriminator, MLP
 
@@ -133,6 +133,20 @@ def test_input_norm_is_centred_and_scales_with_the_inputs() -> None:
     assert input_norm(x + 100.0) == pytest.approx(input_norm(x), rel=1e-4)
 
 
+def test_neighbour_distance_is_the_median_tenth_neighbour_distance_and_scales_with_the_inputs() -> None:
+    x, _ = blobs(200)
+    brute = torch.cdist(x.double(), x.double()).sort(dim=1).values[:, 10].median()  # column 0: itself
+    assert neighbour_distance(x, max_queries=200) == pytest.approx(float(brute))
+    assert neighbour_distance(2 * x) == pytest.approx(2 * neighbour_distance(x))
+    assert neighbour_distance(x + 100.0) == pytest.approx(neighbour_distance(x), rel=1e-4)
+    duplicated = x[:5].repeat(40, 1)  # every input has 39 exact copies: fall back to the input norm
+    assert neighbour_distance(duplicated) == pytest.approx(input_norm(duplicated) * 0.15 / EPS_FRACTION)
+    few = x[:4]  # fewer inputs than the rank: the farthest neighbour
+    assert neighbour_distance(few) == pytest.approx(float(torch.cdist(few, few).max(dim=1).values.median()), rel=1e-5)
+    with pytest.raises(ValueError, match="the pool has 1"):
+        neighbour_distance(x[:1])
+
+
 def fitted(method: type, scale: float, steps: int = 1, **kwargs) -> pl.LightningModule:
     x, y = blobs(64, scale=scale)
     dm = LabeledUnlabeledDataModule.from_tensors(x, y, x[:8], y[:8], num_labeled=8, unlabeled_batch_size=32)
@@ -140,6 +154,7 @@ def fitted(method: type, scale: float, steps: int = 1, **kwargs) -> pl.Lightning
     model = method(2, (4,), **kwargs)
     trainer(steps).fit(model, datamodule=dm)
     assert model.input_norm == pytest.approx(dm.input_norm)
+    assert model.neighbour_distance == pytest.approx(dm.neighbour_distance)
     return model
 
 
@@ -156,8 +171,8 @@ def test_vat_default_radius_doubles_when_the_inputs_double(monkeypatch: pytest.M
     monkeypatch.setattr(vat_module, "virtual_adversarial_perturbation", spy)
     one, two = fitted(VAT, 1.0), fitted(VAT, 2.0)
     assert radii[1] == pytest.approx(2 * radii[0])
-    assert radii[0] == pytest.approx(EPS_FRACTION * one.input_norm)
-    assert two.input_norm == pytest.approx(2 * one.input_norm)
+    assert radii[0] == pytest.approx(EPS_FRACTION * one.neighbour_distance)
+    assert two.neighbour_distance == pytest.approx(2 * one.neighbour_distance)
     fitted(VAT, 2.0, eps=0.7)
     assert radii[2] == 0.7  # an explicit radius is kept
 

@@ -19,7 +19,14 @@ from torch.optim.swa_utils import AveragedModel
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ssl_kit.methods.inference import RecordedPredictor
-from ssl_kit.defaults import ema_decay_for_run, ema_initial_share, horizon_steps, input_norm
+from ssl_kit.defaults import (
+    NORM_EPS_FRACTION,
+    ema_decay_for_run,
+    ema_initial_share,
+    horizon_steps,
+    input_norm,
+    relative_eps,
+)
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
 from ssl_kit.optim import DecayPhaseBeta1, adam, sgd
@@ -180,8 +187,11 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         self.input_shape = tuple(input_shape)
         self.classifier = self.build_classifier()
         #: Median centred L2 norm of the training inputs (:func:`ssl_kit.defaults.input_norm`),
-        #: measured at setup; radii left unset (``eps: null``) are fractions of it.
+        #: measured at setup (or on the first batch where the datamodule cannot).
         self.input_norm: float | None = None
+        #: Median distance to the 10th nearest neighbour (:func:`ssl_kit.defaults.neighbour_distance`),
+        #: measured at setup; radii left unset (``eps: null``) are fractions of it (:meth:`default_radius`).
+        self.neighbour_distance: float | None = None
         self.ema: AveragedModel | None = None
         self._ema_update: _EMAUpdate | None = None
         if ema_decay is not None:
@@ -268,6 +278,8 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
         if (stage == "fit" and self.input_norm is None and getattr(data, "input_kind", None) != "tokens"
                 and getattr(data, "input_norm", None) is not None):  # text: measured on embeddings instead
             self.input_norm = float(data.input_norm)
+            if getattr(data, "neighbour_distance", None) is not None:
+                self.neighbour_distance = float(data.neighbour_distance)
 
     def preferred_second_view(self, data: Any) -> str | None:
         """The second unlabeled view (``"weak"`` or ``"strong"``) this method asks of a datamodule
@@ -341,12 +353,18 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
                                    f"{torch.cuda.device_count()} visible devices; CUDA random numbers are not restored.")
             self._rng_state_to_restore = None
 
-    def data_scale(self, x: torch.Tensor) -> float:
-        """The input scale radii are relative to: measured at setup from the datamodule
-        (``input_norm``), else from ``x`` (the first unlabeled batch) and kept."""
+    def default_radius(self, x: torch.Tensor | None = None) -> float:
+        """The default perturbation radius (``eps: null``): :data:`~ssl_kit.defaults.EPS_FRACTION` of the
+        datamodule's ``neighbour_distance`` measured at setup; without one (text embeddings, a plain
+        dataloader), :data:`~ssl_kit.defaults.NORM_EPS_FRACTION` of the input norm of ``x`` (the first
+        unlabeled batch), measured once and kept."""
+        if self.neighbour_distance is not None:
+            return relative_eps(None, self.neighbour_distance)
         if self.input_norm is None:
+            if x is None:
+                raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
             self.input_norm = input_norm(x.detach().cpu())
-        return self.input_norm
+        return relative_eps(None, self.input_norm, NORM_EPS_FRACTION)
 
     # ------------------------------------------------------------------ steps
     def update_ema(self) -> None:

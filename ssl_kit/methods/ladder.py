@@ -19,7 +19,6 @@ from ssl_kit.defaults import (
     VAN_HIDDEN_FRACTION,
     is_low_dimensional,
     is_small_input,
-    relative_eps,
 )
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
@@ -285,17 +284,14 @@ class VirtualAdversarialLadder(LadderNetwork):
     def layer_eps(self, layer: int) -> float:
         """Radius of the perturbation of ``z_layer``: ``eps`` if given, else relative to the layer's scale.
 
-        The input's radius is :data:`~ssl_kit.defaults.EPS_FRACTION` of the measured input norm
-        (as VAT's); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
+        The input's radius is VAT's default (:meth:`~ssl_kit.methods.base.SSLModule.default_radius`); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
         a per-example norm of ``sqrt(width)``), and its radius is
         :data:`~ssl_kit.defaults.VAN_HIDDEN_FRACTION` of that.
         """
         if self.eps is not None:
             return self.eps[layer]
         if layer == 0:
-            if self.input_norm is None:
-                raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
-            return relative_eps(None, self.input_norm)
+            return self.default_radius()
         return VAN_HIDDEN_FRACTION * math.sqrt(math.prod(self.encoder.feature_shapes[layer]))
 
     def logits_from(self, layer: int, z: torch.Tensor) -> torch.Tensor:
@@ -310,7 +306,7 @@ class VirtualAdversarialLadder(LadderNetwork):
         )
 
     def corrupted_unlabeled_pass(self, x_u: torch.Tensor, clean: EncoderPass) -> EncoderPass:
-        self.data_scale(x_u)  # the input radius is relative to it (measured once)
+        self.default_radius(x_u)  # measured on the first batch when the datamodule could not
         if not self.variant.startswith("lvan"):
             return super().corrupted_unlabeled_pass(x_u, clean)
         gaussian = self.gaussian_corruption()
