@@ -180,6 +180,27 @@ def test_generator_output_activation_sets_range(name: str) -> None:
     assert bool((x < 1).all()) if name == "sigmoid" else bool((x > 1).all())
 
 
+@pytest.mark.parametrize(("low", "high", "squash"), [(0.0, 1.0, True), (-1.5, 1.5, False), (0.0, 255.0, False)])
+def test_auto_output_squashes_only_data_in_the_unit_interval(low: float, high: float, squash: bool) -> None:
+    """``output_activation: auto`` (the MLP generator's default) is decided on the first batch and saved."""
+    model = ImprovedGAN(num_classes=2, input_shape=(2,))
+    x = torch.linspace(low, high, 20).reshape(10, 2)
+    model._data_dependent_init(MixedBatch(x[:4], torch.tensor([0, 1, 0, 1]), x[4:]))
+    with torch.no_grad():
+        model.generator.net[-2].bias.fill_(-6.0)  # pre-activations well below 0
+    generated = model.sample(16)
+    assert bool((generated > 0).all()) is squash  # a sigmoid keeps them in (0, 1); the identity does not
+    state = {k: v for k, v in model.state_dict().items() if k.endswith("squash")}
+    assert [bool(v) for v in state.values()] == [squash]
+    fresh = ImprovedGAN(num_classes=2, input_shape=(2,))
+    fresh.load_state_dict(model.state_dict())
+    assert bool(fresh.generator.net[-1].squash) is squash
+    noise = model.discriminator
+    assert (noise.input_noise.std, noise.noise.std) == (0.05, 0.1)  # low-dimensional inputs: small noise
+    big = ImprovedGAN(num_classes=2, input_shape=(64,)).discriminator
+    assert (big.input_noise.std, big.noise.std) == (0.3, 0.5)
+
+
 # ---------------------------------------------------------------- steps touch only their network
 def small_batch() -> MixedBatch:
     g = torch.Generator().manual_seed(4)

@@ -9,13 +9,14 @@ import torch
 from torch import nn
 
 from datamodules.labeled_unlabeled import MixedBatch
-from ssl_kit.defaults import SMALL_MLP_HIDDEN, is_small_input
+from ssl_kit.defaults import LOW_DIMENSIONAL_GAN_NOISE, SMALL_MLP_HIDDEN, is_low_dimensional, is_small_input
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method
 from ssl_kit.metrics import rarest_class_share
 from ssl_kit.nets import BACKBONES, build_backbone
 from ssl_kit.nets.gan import (
+    AutoOutput,
     BatchStatNorm,
     GENERATORS,
     DataRange,
@@ -93,14 +94,15 @@ class ImprovedGAN(SSLModule):
         num_classes: ``K``.
         input_shape: shape of one example.
         backbone: discriminator: ``auto`` (``gan_conv`` for images of at least 9x9 pixels, else
-            ``gan_mlp``, 256-256 below 256 input values), ``gan_mlp``, ``gan_conv``, or any backbone with ``features`` and
+            ``gan_mlp``, 256-256 below 256 input values, input / hidden noise 0.05 / 0.1 below 16),
+            ``gan_mlp``, ``gan_conv``, or any backbone with ``features`` and
             ``head`` submodules (the features are matched).
         backbone_kwargs: discriminator arguments (widths, noise, ...).
         generator: ``auto`` (the pair of the discriminator), ``gan_mlp`` or ``gan_conv``.
         generator_kwargs: generator arguments (``latent_dim``, widths, ``output_activation``:
-            sigmoid for [0, 1], tanh for [-1, 1], or ``data_range``, a sigmoid scaled to the range of
-            the first training batch; on the rings toy the plain sigmoid did better, 3.4-4.4 % against
-            5.4-5.6 %, so it is not the default).
+            ``auto``, the MLP generator's default, a sigmoid for data in [0, 1] and none otherwise,
+            decided on the first batch; sigmoid; tanh for [-1, 1]; or ``data_range``, a sigmoid
+            scaled to the range of the first training batch).
         lr: Adam learning rate of both networks (reference: 3e-3 MNIST, 3e-4 SVHN / CIFAR-10).
         betas: Adam betas of both networks (reference: 0.5, 0.999).
         lr_decay_start: fraction of training after which both rates decay linearly to 0 (1.0 here:
@@ -181,6 +183,9 @@ class ImprovedGAN(SSLModule):
         name, kwargs = self._discriminator_name(), dict(hp.backbone_kwargs or {})
         if hp.backbone == "auto" and name == "gan_mlp" and is_small_input(self.input_shape):
             kwargs = {"hidden": SMALL_MLP_HIDDEN, **kwargs}  # as backbone: auto sizes every dense network
+        if hp.backbone == "auto" and name == "gan_mlp" and is_low_dimensional(self.input_shape):
+            input_noise, hidden_noise = LOW_DIMENSIONAL_GAN_NOISE  # the reference's 0.3 / 0.5 are for pixels
+            kwargs = {"input_noise_std": input_noise, "noise_std": hidden_noise, **kwargs}
         factory = BACKBONES.get(name)
         if isinstance(factory, type) and issubclass(factory, GanDiscriminator):
             return build_backbone(name, self.input_shape, self.num_classes,
@@ -218,8 +223,8 @@ class ImprovedGAN(SSLModule):
     def _data_dependent_init(self, batch: MixedBatch) -> None:
         """Initialise the weight-normalised layers from the first batch (rank 0's result under DDP)."""
         x = torch.cat([batch.x_l, batch.x_u])
-        for module in self.generator.modules():  # output_activation: data_range
-            if isinstance(module, DataRange):
+        for module in self.generator.modules():  # output_activation: auto, data_range
+            if isinstance(module, (AutoOutput, DataRange)):
                 module.fit(x)
         data_dependent_init(self.discriminator, lambda: self.discriminator.discriminate(x))
         data_dependent_init(self.generator, lambda: self.generator.generate(len(x)))
