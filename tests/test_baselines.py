@@ -247,6 +247,18 @@ def test_mean_teacher_teacher_gets_no_gradient_and_follows_the_moving_average(tm
 
 
 def test_mean_teacher_always_has_a_teacher() -> None:
-    assert MeanTeacher(2, (4,)).hparams.ema_decay == 0.999
+    assert MeanTeacher(2, (4,)).hparams.ema_decay == "auto"
     with pytest.raises(ValueError, match="ema_decay"):
         MeanTeacher(2, (4,), ema_decay=None)
+
+
+@pytest.mark.parametrize(("steps", "decay"), [(40, 0.5), (100_000, 0.999)])
+def test_mean_teacher_auto_decay_is_five_percent_of_the_run_at_most_usbs(steps: int, decay: float) -> None:
+    model = MeanTeacher(2, (4,), backbone_kwargs=NET)
+
+    class Run:
+        estimated_stepping_batches = steps
+
+    model.trainer = Run()  # type: ignore[assignment]  (on_fit_start reads only the run's length)
+    model.on_fit_start()
+    assert model.averaging_decay == pytest.approx(decay)
