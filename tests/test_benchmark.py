@@ -119,6 +119,9 @@ def test_runs_merge_overrides_in_order_and_keys_change_with_them() -> None:
     assert {r.setting for r in grid.runs(settings=["rings16"])} == {"rings16"}
     with pytest.raises(GridError, match=r"Unknown setting\(s\) \['mnist'\]; the grid has \['rings16'\]"):
         grid.runs(settings=["mnist"])
+    assert [r.seed for r in grid.runs(["supervised"], seeds=[2])] == [2]
+    with pytest.raises(GridError, match=r"Unknown seed\(s\) \[7\]"):
+        grid.runs(seeds=[7])
 
 
 def test_editing_a_config_file_changes_the_resume_key(tmp_path: Path) -> None:

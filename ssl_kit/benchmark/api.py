@@ -56,6 +56,7 @@ def run_benchmark(
     progress: bool = True,
     shard: tuple[int, int] | None = None,
     settings: list[str] | None = None,
+    seeds: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid, one after another, and write the report.
 
@@ -69,6 +70,7 @@ def run_benchmark(
         output_dir: output folder; default ``benchmarks/output/<grid name>``.
         methods: run only these methods of the grid.
         settings: run only these settings of the grid.
+        seeds: run only these seeds of the grid.
         retry_failed: run previously failed runs again.
         progress: show the rich progress display.
         shard: ``(k, n)``: run only the runs whose index in the grid is ``k`` modulo ``n``, so that
@@ -91,7 +93,7 @@ def run_benchmark(
     csv_path = out / "results.csv"
     by_id = {r["run_id"]: r for r in read_results(csv_path)}
     all_specs = grid.runs()
-    specs = grid.runs(methods, settings)
+    specs = grid.runs(methods, settings, seeds)
     if shard is not None:
         k, n = shard
         if not 0 <= k < n:
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output_dir", default=None, help="default: benchmarks/output/<grid name>")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the grid's methods")
     parser.add_argument("--settings", default=None, help="comma-separated subset of the grid's settings")
+    parser.add_argument("--seeds", default=None, help="comma-separated subset of the grid's seeds")
     parser.add_argument("--no_retry_failed", action="store_true", help="keep failed runs as they are")
     parser.add_argument("--no_progress", action="store_true", help="no progress display")
     parser.add_argument("--report_only", action="store_true", help="only rewrite results.md / results.png")
@@ -163,11 +166,15 @@ def main(argv: list[str] | None = None) -> None:
         else:
             methods = [m.strip() for m in ns.methods.split(",") if m.strip()] if ns.methods else None
             settings = [s.strip() for s in ns.settings.split(",") if s.strip()] if ns.settings else None
+            try:
+                seeds = [int(s) for s in ns.seeds.split(",") if s.strip()] if ns.seeds else None
+            except ValueError:
+                parser.error(f"--seeds must be comma-separated integers, got {ns.seeds!r}.")
             shard = _parse_shard(ns.shard) if ns.shard else None
             if ns.shard and shard is None:
                 parser.error(f"--shard must look like K/N (e.g. 0/4), got {ns.shard!r}.")
             rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress,
-                                 shard, settings)
+                                 shard, settings, seeds)
     except GridError as err:
         parser.error(str(err))
     if global_rank() != 0:

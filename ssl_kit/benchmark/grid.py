@@ -123,8 +123,9 @@ class Grid:
     description: str = ""
     path: Path | None = None
 
-    def runs(self, methods: list[str] | None = None, settings: list[str] | None = None) -> list[RunSpec]:
-        """All runs, setting-major then method then seed; ``methods`` / ``settings`` restrict them."""
+    def runs(self, methods: list[str] | None = None, settings: list[str] | None = None,
+             seeds: list[int] | None = None) -> list[RunSpec]:
+        """All runs, setting-major then method then seed; ``methods`` / ``settings`` / ``seeds`` restrict them."""
         if methods:
             unknown = sorted(set(methods) - set(self.methods))
             if unknown:
@@ -133,6 +134,10 @@ class Grid:
             unknown = sorted(set(settings) - set(self.settings))
             if unknown:
                 raise GridError(f"Unknown setting(s) {unknown}; the grid has {sorted(self.settings)}.")
+        if seeds:
+            unknown = sorted(set(seeds) - set(self.seeds))
+            if unknown:
+                raise GridError(f"Unknown seed(s) {unknown}; the grid has {self.seeds}.")
         specs = []
         for setting, (s_cfg, s_paths, s_over) in self.settings.items():
             if settings and setting not in settings:
@@ -142,6 +147,8 @@ class Grid:
                     continue
                 merged = {**self.overrides, **m_over, **s_over}
                 for seed in self.seeds:
+                    if seeds and seed not in seeds:
+                        continue
                     specs.append(RunSpec(method, setting, seed, m_cfg + s_cfg, m_paths + s_paths,
                                          tuple(merged.items())))
         return specs
