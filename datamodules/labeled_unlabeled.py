@@ -492,9 +492,9 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             return self.train_transform or _identity
         kwargs = dict(self.strong_kwargs)
         if len(self.input_shape) != 3:  # vectors: noise on the scale of the data unless given
-            from ssl_kit.defaults import relative_eps, strong_view_noise  # late: ssl_kit imports datamodules
+            from ssl_kit.defaults import default_radius, strong_view_noise  # late: ssl_kit imports datamodules
 
-            radius = relative_eps(None, self.neighbour_distance)
+            radius = default_radius(self.neighbour_distance, self.input_shape)
             kwargs = {**strong_view_noise(radius, self.input_shape), **kwargs}
         return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **kwargs)
 

@@ -147,6 +147,15 @@ def test_neighbour_distance_is_the_median_tenth_neighbour_distance_and_scales_wi
         neighbour_distance(x[:1])
 
 
+def test_default_radius_grows_with_the_square_root_of_the_dimension_above_64_values() -> None:
+    from ssl_kit.defaults import default_radius
+
+    assert default_radius(1.0, (2,)) == pytest.approx(EPS_FRACTION)
+    assert default_radius(1.0, (64,)) == pytest.approx(EPS_FRACTION)
+    assert default_radius(1.0, (1, 28, 28)) == pytest.approx(EPS_FRACTION * math.sqrt(784 / 64))
+    assert default_radius(2.0, (784,)) == pytest.approx(2 * default_radius(1.0, (784,)))
+
+
 def fitted(method: type, scale: float, steps: int = 1, **kwargs) -> pl.LightningModule:
     x, y = blobs(64, scale=scale)
     dm = LabeledUnlabeledDataModule.from_tensors(x, y, x[:8], y[:8], num_labeled=8, unlabeled_batch_size=32)

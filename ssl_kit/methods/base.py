@@ -21,6 +21,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from ssl_kit.methods.inference import RecordedPredictor
 from ssl_kit.defaults import (
     NORM_EPS_FRACTION,
+    default_radius as radius_from_neighbours,
     ema_decay_for_run,
     ema_initial_share,
     horizon_steps,
@@ -354,12 +355,12 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
             self._rng_state_to_restore = None
 
     def default_radius(self, x: torch.Tensor | None = None) -> float:
-        """The default perturbation radius (``eps: null``): :data:`~ssl_kit.defaults.EPS_FRACTION` of the
+        """The default perturbation radius (``eps: null``): :func:`ssl_kit.defaults.default_radius` of the
         datamodule's ``neighbour_distance`` measured at setup; without one (text embeddings, a plain
         dataloader), :data:`~ssl_kit.defaults.NORM_EPS_FRACTION` of the input norm of ``x`` (the first
         unlabeled batch), measured once and kept."""
         if self.neighbour_distance is not None:
-            return relative_eps(None, self.neighbour_distance)
+            return radius_from_neighbours(self.neighbour_distance, self.input_shape)
         if self.input_norm is None:
             if x is None:
                 raise RuntimeError("The input scale is measured on the first training batch; no batch was seen yet.")
