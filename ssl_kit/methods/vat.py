@@ -74,8 +74,9 @@ class VAT(SSLModule):
         eps: L2 norm of the virtual adversarial perturbation; ``None`` (default): 0.25 times the
             median distance of an input to its 10th nearest neighbour, measured at setup (IMSAT's
             rule, :func:`ssl_kit.defaults.default_radius`; times ``sqrt(d / 64)`` above 64 input
-            values), so the radius follows the gaps in the data; text: 0.15 of the embeddings' norm. The paper configs give theirs (5.0 for
-            [0, 1] MNIST in the issue's protocol, 2.0 in the reference's MNIST script).
+            values), so the radius follows the gaps in the data; text: 0.15 of the embeddings'
+            norm. The paper configs give theirs (5.0 for [0, 1] MNIST, 2.0 in the reference's
+            MNIST script).
         xi: finite-difference step on the unit direction (1e-6 as the reference).
         n_power: power iterations.
         unsup_weight: weight of the LDS term (the paper's alpha).
