@@ -433,9 +433,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._input_norm is None:
             from ssl_kit.defaults import input_norm  # the library's rule; imported late (ssl_kit imports datamodules)
 
-            pool = self._unlabeled_pool()
-            sample = torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:10_000]
-            self._input_norm = input_norm(pool[sample])
+            self._input_norm = input_norm(self._pool_sample())
         return self._input_norm
 
     @property
@@ -448,10 +446,13 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         if self._neighbour_distance is None:
             from ssl_kit.defaults import neighbour_distance  # imported late (ssl_kit imports datamodules)
 
-            pool = self._unlabeled_pool()
-            sample = torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:10_000]
-            self._neighbour_distance = neighbour_distance(pool[sample])
+            self._neighbour_distance = neighbour_distance(self._pool_sample())
         return self._neighbour_distance
+
+    def _pool_sample(self, size: int = 10_000) -> torch.Tensor:
+        """A seeded random sample of ``size`` unlabeled inputs (all of a smaller pool): the data's scales are measured on it."""
+        pool = self._unlabeled_pool()
+        return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:size]]
 
     # ----------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:

@@ -261,13 +261,7 @@ def test_shipped_grid_runs_build_through_the_cli(name: str, tmp_path: Path, monk
     """Every (method, setting) of a shipped grid, overrides included, builds its model, data and trainer."""
     monkeypatch.chdir(REPO)  # grids name configs relative to the repository
     grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml")
-    first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
-    _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
-    monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
-    for spec in first_seed.values():
-        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
-                                    parser_kwargs={"exit_on_error": False})
-        assert isinstance(cli.model, SSLModule), spec.run_id
+    _build_first_seed_of_every_run(grid, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("shard", ["x/2", "1", "1/2/3"])
@@ -313,6 +307,17 @@ def test_report_only_without_results_is_a_usage_error(tmp_path: Path, capsys: py
     assert "does not exist yet: run the grid" in capsys.readouterr().err
 
 
+def _build_first_seed_of_every_run(grid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each (method, setting) of ``grid`` builds its model, data and trainer through the CLI."""
+    first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
+    _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
+    monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
+    for spec in first_seed.values():
+        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
+                                    parser_kwargs={"exit_on_error": False})
+        assert isinstance(cli.model, SSLModule), spec.run_id
+
+
 def _fake_png_folder(root: Path) -> None:
     """Two grayscale 28x28 PNGs per digit in ``root/{train,test}/<digit>/``."""
     from PIL import Image
@@ -332,10 +337,4 @@ def test_layered_grids_build_every_run_through_the_cli(name: str, tmp_path: Path
     monkeypatch.chdir(REPO)
     grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml", check_files=True)
     assert grid.baseline == "supervised" and len(grid.runs()) > 0
-    first_seed = {(s.method, s.setting): s for s in reversed(grid.runs())}
-    _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
-    monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
-    for spec in first_seed.values():
-        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
-                                    parser_kwargs={"exit_on_error": False})
-        assert isinstance(cli.model, SSLModule), spec.run_id
+    _build_first_seed_of_every_run(grid, tmp_path, monkeypatch)
