@@ -246,6 +246,16 @@ def test_mean_teacher_teacher_gets_no_gradient_and_follows_the_moving_average(tm
     assert not torch.equal(probe.weights[-1][0], probe.weights[-1][1])
 
 
+def test_mean_teacher_teacher_sees_the_labeled_and_unlabeled_batch_as_the_student_does(tmp_path: Path) -> None:
+    model = MeanTeacher(2, (4,), backbone_kwargs=NET, ema_decay=0.9)
+    sizes: dict[str, list[int]] = {"teacher": [], "student": []}
+    model.teacher.register_forward_hook(lambda m, args, out: sizes["teacher"].append(len(args[0])))
+    model.classifier.register_forward_hook(lambda m, args, out: sizes["student"].append(len(args[0])))
+    _trainer(tmp_path, max_steps=2, limit_val_batches=0, num_sanity_val_steps=0).fit(model, datamodule=_vector_data("weak"))
+    # batch norm normalises the teacher's unlabeled examples together with labeled ones, as the student's
+    assert sizes["teacher"] == sizes["student"] and len(sizes["teacher"]) == 2
+
+
 def test_mean_teacher_always_has_a_teacher() -> None:
     assert MeanTeacher(2, (4,)).hparams.ema_decay == "auto"
     with pytest.raises(ValueError, match="ema_decay"):

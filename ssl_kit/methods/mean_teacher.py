@@ -23,7 +23,9 @@ class MeanTeacher(SSLModule):
     The teacher ``theta'`` is the base class's exponential moving average of the classifier
     (``ema``, decay ``ema_decay``, updated after every optimizer step: ``theta'_t = alpha
     theta'_{t-1} + (1 - alpha) theta_t``); it predicts without gradient on ``x_u``, leaving its
-    batch-norm running statistics alone, and the student predicts on the second view
+    batch-norm running statistics alone, in a batch made up as the student's (the labeled examples
+    first, as in the paper's code), so that batch norm normalises both alike: with ``x_u`` alone the
+    rings toy ended at 12.0 % error instead of 1.1 % (seed 1). The student predicts on the second view
     ``x_u_strong`` (``strong_view: weak``, an independent draw of the training augmentation as in
     USB; asked for when the datamodule was built without a second view, ``strong`` noise for data
     without augmentation) or on ``x_u`` again when there is none (then only network noise makes them differ). The
@@ -86,7 +88,7 @@ class MeanTeacher(SSLModule):
         hp = self.hparams
         x_student = batch.x_u if batch.x_u_strong is None else batch.x_u_strong
         with torch.no_grad(), frozen_batchnorm_stats(self.teacher):
-            logits_teacher = self.teacher(batch.x_u)
+            logits_teacher = self.teacher(torch.cat([batch.x_l, batch.x_u]))[len(batch.x_l):]
         logits_l, logits_u = self.classifier(torch.cat([batch.x_l, x_student])).split([len(batch.x_l), len(x_student)])
         loss_sup = self.supervised_loss(logits_l, batch.y_l)
         loss_unsup = softmax_mse(logits_u, logits_teacher)
