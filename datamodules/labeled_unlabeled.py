@@ -527,8 +527,11 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         # Contiguous, unpadded shards: metrics synced over ranks count every example once.
         shard = torch.tensor_split(torch.arange(len(x)), world_size)[rank]
         collate = None if self.eval_transform is None else TransformedCollate(self.eval_transform)
+        # A private generator: iterating a loader draws its workers' base seed from a generator, and
+        # from torch's global one by default, which would shift the training noise after every
+        # periodic validation; so evaluating never changes what training does.
         return DataLoader(TensorDataset(x[shard], y[shard]), batch_size=self.eval_batch_size,
-                          num_workers=self.num_workers, collate_fn=collate)
+                          num_workers=self.num_workers, collate_fn=collate, generator=torch.Generator())
 
     @property
     def val_split(self) -> str:

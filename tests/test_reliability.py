@@ -79,6 +79,21 @@ def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path)
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
+@pytest.mark.parametrize("method", ["ladder", "vat"])
+def test_periodic_validation_leaves_training_unchanged(method: str, tmp_path: Path) -> None:
+    def fit(**validation) -> dict[str, torch.Tensor]:
+        pl.seed_everything(5)
+        model = METHODS[method]()
+        pl.Trainer(max_steps=8, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                   enable_checkpointing=False, default_root_dir=tmp_path, **validation).fit(model, toy_data())
+        return model.state_dict()
+
+    quiet = fit(limit_val_batches=0, num_sanity_val_steps=0)
+    validated = fit(val_check_interval=2, check_val_every_n_epoch=None, num_sanity_val_steps=2)
+    for name, weights in quiet.items():
+        torch.testing.assert_close(validated[name], weights, msg=name)
+
+
 def test_cuda_generator_states_travel_with_the_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a GPU the noise comes from the CUDA generators: saved with the checkpoint, restored on resume."""
     saved_states = [torch.tensor([1, 2, 3], dtype=torch.uint8)]
