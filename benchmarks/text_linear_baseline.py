@@ -21,25 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule, TextDataModule  # noqa: E402
+from datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule  # noqa: E402
+from ssl_kit.reference import tfidf_logistic_regression  # noqa: E402
 
 DATASETS = {"rotten_tomatoes": RottenTomatoesDataModule, "20newsgroups": NewsgroupsDataModule}
-
-
-def linear_baseline_error(data: TextDataModule, all_labels: bool = False, c: float = 1.0) -> float:
-    """Test error (%) of TF-IDF (1-2-grams, sublinear tf) + logistic regression on the labeled split."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    y_train = data.labels["train"].numpy()
-    split = data.resolve_split(data.labels["train"])
-    rows = np.setdiff1d(np.arange(len(y_train)), split.val) if all_labels else np.asarray(split.labeled)
-    texts = [data.texts["train"][i] for i in rows]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
-    features = vectorizer.fit_transform(texts)
-    classifier = LogisticRegression(C=c, max_iter=2000).fit(features, y_train[rows])
-    predicted = classifier.predict(vectorizer.transform(data.texts["test"]))
-    return float(100.0 * (predicted != data.labels["test"].numpy()).mean())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         start = time.time()
         kwargs = {"split_seed": seed} | ({"num_labeled": ns.num_labeled} if ns.num_labeled else {})
         data = DATASETS[ns.dataset](**kwargs)
-        errors.append(linear_baseline_error(data, ns.all_labels, ns.C))
+        errors.append(tfidf_logistic_regression(data, ns.all_labels, ns.C))
         labels = "all" if ns.all_labels else data.num_labeled
         print(f"{ns.dataset} labels={labels} split_seed={seed}: test error {errors[-1]:.2f} % "
               f"({time.time() - start:.1f} s)")

@@ -64,6 +64,8 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
         ({"overrides": {"--trainer.max_steps": 3}}, "without '--'"),
         ({"baseline": "nobody"}, "baseline"),
         ({"settings": {"a__b": {}}}, "setting name"),
+        ({"methods": {"linear": {"config": TOY, "reference": "not a path"}}}, "dotted path"),
+        ({"methods": {"linear": {"config": TOY, "script": "x.y"}}}, "'reference' only"),
     ],
 )
 def test_bad_grids_give_clear_errors(change: dict, message: str) -> None:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import REPO
-from datamodules import TextDataModule
+from datamodules import TensorDataModule, TextDataModule
 from datamodules.text import read_texts, trim_padding
 from ssl_kit.losses import fgm_perturbation, virtual_adversarial_perturbation
 from ssl_kit.methods import IMSAT, VAT, ImprovedGAN, LadderNetwork, Supervised
@@ -260,3 +260,35 @@ def test_ddp_two_cpu_processes_take_equal_text_batches(tmp_path: Path) -> None:
     for r in ranks:
         for x_l, y_l, x_u in r["batches"]:
             assert x_l.dtype == torch.long and len(x_l) == 5 and len(x_u) == 10
+
+
+def test_linear_baseline_is_a_grid_row_on_the_same_split(tmp_path: Path) -> None:
+    """The TF-IDF + logistic regression reference runs through the benchmark runner, on the split
+    the datamodule draws, and lands in the table beside the networks; on other data it fails clearly."""
+    import yaml
+
+    from ssl_kit.benchmark import read_results, run_benchmark
+    from ssl_kit.reference import tfidf_logistic_regression
+
+    write_csv(tmp_path / "train.csv", *corpus(60, 0))
+    write_csv(tmp_path / "test.csv", *corpus(30, 1))
+    data = {"data.class_path": "datamodules.TextDataModule", "data.init_args.train": str(tmp_path / "train.csv"),
+            "data.init_args.test": str(tmp_path / "test.csv"), "data.init_args.num_labeled": 10,
+            "data.init_args.labeled_batch_size": 10, "data.init_args.unlabeled_batch_size": 20}
+    grid = {"name": "text_tiny", "seeds": [1],
+            "methods": {"supervised": str(REPO / "configs/supervised/rotten_tomatoes.yaml"),
+                        "tfidf_logreg": {"config": str(REPO / "configs/supervised/rotten_tomatoes.yaml"),
+                                         "reference": "ssl_kit.reference.tfidf_logistic_regression"}},
+            "settings": {"tiny": data},
+            "overrides": {"trainer.max_steps": 2, "trainer.limit_val_batches": 0}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    rows = {r["method"]: r for r in run_benchmark(tmp_path / "grid.yaml", tmp_path / "out", progress=False)}
+    direct = TextDataModule(train=tmp_path / "train.csv", test=tmp_path / "test.csv", num_labeled=10)
+    assert rows["tfidf_logreg"]["status"] == "ok" and rows["tfidf_logreg"]["steps"] == 0
+    assert rows["tfidf_logreg"]["test_error"] == pytest.approx(tfidf_logistic_regression(direct))
+    assert rows["supervised"]["status"] == "ok" and rows["supervised"]["steps"] == 2
+    assert [r["method"] for r in read_results(tmp_path / "out" / "results.csv")] == ["supervised", "tfidf_logreg"]
+    assert "| tiny | tfidf_logreg |" in (tmp_path / "out" / "results.md").read_text()
+    with pytest.raises(TypeError, match="needs a TextDataModule"):
+        tfidf_logistic_regression(TensorDataModule(torch.randn(40, 2), torch.arange(40) % 2, torch.randn(10, 2),
+                                                   torch.arange(10) % 2, num_labeled=4))

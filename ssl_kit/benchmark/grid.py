@@ -8,6 +8,9 @@ A grid file looks like this (every key but ``methods`` and ``seeds`` is optional
       vat:
         config: configs/vat/toy_rings.yaml     # one path or a list, layered in order
         overrides: {model.init_args.eps: 0.3}  # CLI flags for this method only
+      tfidf_logreg:                            # a reference without a training loop:
+        config: configs/supervised/rotten_tomatoes.yaml   # its data section gives the split
+        reference: ssl_kit.reference.tfidf_logistic_regression  # callable(datamodule) -> error (%)
     settings:                                  # name -> overrides (and optional extra configs)
       labels16: {data.init_args.num_labeled: 16}
       labels32: {config: configs/extra.yaml, data.init_args.num_labeled: 32}
@@ -58,6 +61,8 @@ class RunSpec:
         configs: config files as written in the grid (used in the resume key).
         config_paths: the same files, resolved to existing paths (used to run).
         overrides: merged dotted overrides, in application order.
+        reference: dotted path of a ``callable(datamodule) -> test error (%)`` run instead of
+            ``fit``/``test`` (a reference such as a linear model), or None for a normal run.
     """
 
     method: str
@@ -66,6 +71,7 @@ class RunSpec:
     configs: tuple[str, ...]
     config_paths: tuple[str, ...]
     overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    reference: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -79,12 +85,12 @@ class RunSpec:
         Machine independent: the config files enter by the names written in the grid and by a
         hash of their bytes, so editing a config runs its rows again.
         """
-        payload = json.dumps(
-            {"method": self.method, "setting": self.setting, "seed": self.seed,
-             "configs": list(self.configs), "contents": [_file_digest(p) for p in self.config_paths],
-             "overrides": [[k, v] for k, v in self.overrides]},
-            sort_keys=True, default=str,
-        )
+        fields = {"method": self.method, "setting": self.setting, "seed": self.seed,
+                  "configs": list(self.configs), "contents": [_file_digest(p) for p in self.config_paths],
+                  "overrides": [[k, v] for k, v in self.overrides]}
+        if self.reference is not None:  # only then, so keys of training runs stay as they were
+            fields["reference"] = self.reference
+        payload = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha1(payload.encode()).hexdigest()[:12]
 
     def cli_args(self) -> list[str]:
@@ -105,6 +111,8 @@ class Grid:
         name: grid name (titles, default output folder).
         path: the grid file, if it came from one.
         methods: method name -> (config files as written, resolved paths, overrides).
+        references: method name -> dotted path of its reference callable (methods without a
+            training loop, see :class:`RunSpec`).
         settings: setting name -> (extra config files, resolved paths, overrides).
         seeds: seeds, in order.
         overrides: overrides for every run.
@@ -122,6 +130,7 @@ class Grid:
     published: dict[str, float] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+    references: dict[str, str] = field(default_factory=dict)
 
     def runs(self, methods: list[str] | None = None, settings: list[str] | None = None,
              seeds: list[int] | None = None) -> list[RunSpec]:
@@ -150,7 +159,7 @@ class Grid:
                     if seeds and seed not in seeds:
                         continue
                     specs.append(RunSpec(method, setting, seed, m_cfg + s_cfg, m_paths + s_paths,
-                                         tuple(merged.items())))
+                                         tuple(merged.items()), self.references.get(method)))
         return specs
 
     def published_error(self, method: str, setting: str) -> float | None:
@@ -231,6 +240,13 @@ def _check_overrides(where: str, value: Any) -> dict[str, Any]:
     return out
 
 
+def _check_reference(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
+        raise _fail(where, f"reference must be a dotted path to a callable(datamodule) -> test error (%), "
+                           f"e.g. ssl_kit.reference.tfidf_logistic_regression; got {value!r}.")
+    return value
+
+
 def _check_configs(where: str, value: Any, grid_path: Path | None, check_files: bool
                    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     files = [value] if isinstance(value, str) else value
@@ -267,15 +283,17 @@ def parse_grid(raw: Any, path: Path | None = None, check_files: bool = True) -> 
     methods_raw = raw.get("methods")
     if not isinstance(methods_raw, Mapping) or not methods_raw:
         raise _fail(src, "'methods' must be a non-empty mapping of method name -> config path.")
-    methods = {}
+    methods, references = {}, {}
     for name, entry in methods_raw.items():
         where = f"{src}: methods.{name}"
         _check_name(where, "method", name)
         if isinstance(entry, Mapping):
-            extra = sorted(set(entry) - {"config", "overrides"})
+            extra = sorted(set(entry) - {"config", "overrides", "reference"})
             if extra or "config" not in entry:
-                raise _fail(where, "a method mapping takes 'config' (required) and 'overrides' only.")
+                raise _fail(where, "a method mapping takes 'config' (required), 'overrides' and 'reference' only.")
             cfg, over = entry["config"], entry.get("overrides")
+            if "reference" in entry:
+                references[name] = _check_reference(where, entry["reference"])
         else:
             cfg, over = entry, None
         methods[name] = (*_check_configs(where, cfg, path, check_files), _check_overrides(where, over))
@@ -322,7 +340,8 @@ def parse_grid(raw: Any, path: Path | None = None, check_files: bool = True) -> 
     _check_name(src, "grid", name)
     return Grid(name=name, methods=methods, settings=settings, seeds=list(seeds),
                 overrides=_check_overrides(f"{src}: overrides", raw.get("overrides")), baseline=baseline,
-                published=published, description=str(raw.get("description") or ""), path=path)
+                published=published, description=str(raw.get("description") or ""), path=path,
+                references=references)
 
 
 def load_grid(path: str | Path, check_files: bool = True) -> Grid:

@@ -172,7 +172,8 @@ def plot(grid: Grid, rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax.set_ylabel("validation error (%)")
         ax.set_title(f"{setting}: learning curves (mean ± std)", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # reference rows (no training) have no curve
+            ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import gc
+import importlib
 import json
 import math
 import os
@@ -92,8 +93,30 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}"[:400]
 
 
+def load_reference(path: str) -> Any:
+    """The callable at dotted ``path`` (``package.module.function``), with an error naming the fix."""
+    module_name, _, attr = path.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"reference {path!r} cannot be imported ({err}); name an importable "
+                         "callable(datamodule) -> test error (%)") from err
+    if not callable(function):
+        raise ValueError(f"reference {path!r} is not callable")
+    return function
+
+
+def reference_row(path: str, data: Any) -> dict[str, Any]:
+    """Results of a reference run: the callable's test error on ``data``, no training steps."""
+    test_error = float(load_reference(path)(data))
+    if not math.isfinite(test_error):
+        raise RuntimeError(f"reference {path!r} returned a non-finite test error ({test_error!r})")
+    return {"status": OK, "test_error": test_error, "test_acc": 100.0 - test_error, "steps": 0,
+            "epochs": 0, "device": "cpu"}
+
+
 def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | None = None) -> dict[str, Any]:
-    """Fit and test one run; return its results row. Never raises (except KeyboardInterrupt).
+    """Fit and test one run (or call its reference); return its results row. Never raises (except KeyboardInterrupt).
 
     Args:
         spec: the run.
@@ -122,6 +145,9 @@ def execute_run(spec: RunSpec, output_dir: Path, callbacks: list[pl.Callback] | 
         trainer, model, data = cli.trainer, cli.model, cli.datamodule
         trainer.callbacks.extend(callbacks or [])
         row["dataset"], row["labels"] = dataset_name(data), getattr(data, "num_labeled", None)
+        if spec.reference is not None:
+            row.update(reference_row(spec.reference, data))
+            return row
         device_type = trainer.strategy.root_device.type
         reset_ok = memory.reset_peak(device_type)
         fit_start = time.perf_counter()
