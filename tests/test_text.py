@@ -125,7 +125,7 @@ def test_batches_are_padded_to_their_longest_text() -> None:
 
 
 # ----------------------------------------------------------------------------- network
-@pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
+@pytest.mark.parametrize("encoder", ["bilstm", "cnn", "mean"])
 def test_extra_padding_never_changes_the_prediction(encoder: str) -> None:
     torch.manual_seed(0)
     net = TextClassifier((20,), 3, vocab_size=50, embed_dim=8, hidden=6, encoder=encoder).eval()
@@ -135,6 +135,17 @@ def test_extra_padding_never_changes_the_prediction(encoder: str) -> None:
     torch.testing.assert_close(net(padded), net(tokens), atol=1e-5, rtol=1e-5)
     # a sequence's logits do not depend on the other sequences of its batch either
     torch.testing.assert_close(net(tokens[2:]), net(tokens)[2:], atol=1e-5, rtol=1e-5)
+
+
+def test_mean_encoder_averages_the_real_tokens_embeddings() -> None:
+    torch.manual_seed(0)
+    net = TextClassifier((20,), 3, vocab_size=50, embed_dim=8, hidden=6, encoder="mean").eval()
+    net.token_counts.copy_(torch.rand(50))
+    tokens = torch.tensor([[4, 9, 2, 0], [8, 0, 0, 0]])
+    e = net.embed(tokens)
+    expected_features = torch.stack([torch.relu(net.encoder[0](e[0, :3].mean(dim=0))),
+                                     torch.relu(net.encoder[0](e[1, :1].mean(dim=0)))])
+    torch.testing.assert_close(net(tokens), net.head(expected_features))
 
 
 def test_embeddings_are_normalised_with_word_frequencies() -> None:

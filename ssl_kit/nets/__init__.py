@@ -40,7 +40,7 @@ from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 from ssl_kit.nets.small_cnn import SmallCNN
 from ssl_kit.nets.wrn import WideResNet, wrn28_2
-from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn
+from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn, text_mean
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -54,6 +54,7 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "wrn28_2": wrn28_2,
     "text_bilstm": text_bilstm,
     "text_cnn": text_cnn,
+    "text_mean": text_mean,
 }
 
 F = TypeVar("F", bound=Callable[..., nn.Module])
@@ -115,4 +116,5 @@ __all__ = [
     "wrn28_2",
     "text_bilstm",
     "text_cnn",
+    "text_mean",
 ]

@@ -43,12 +43,15 @@ def frequency_normalized(vectors: torch.Tensor, table: torch.Tensor, frequencies
 
 
 class TextClassifier(nn.Module):
-    """Normalised word embeddings -> BiLSTM or convolution -> pooled features -> logits.
+    """Normalised word embeddings -> BiLSTM, convolution or average -> pooled features -> logits.
 
     ``encoder="bilstm"``: a bidirectional LSTM over the packed sequence (padding never enters it);
     the features are its last forward and backward states, as the paper's LSTM uses the last
     state. ``encoder="cnn"``: one width-3 convolution with ReLU, max-pooled over the real tokens
     (padding is zeroed before the convolution and masked out of the pooling); cheaper on CPUs.
+    ``encoder="mean"``: the average of the real tokens' embeddings through one ReLU layer of
+    ``hidden`` units (a deep averaging network, Iyyer et al. 2015): a bag of words, the cheapest,
+    and the least data-hungry with few labels.
 
     Args:
         input_shape: ``(max_length,)`` of the datamodule (token ids).
@@ -56,7 +59,7 @@ class TextClassifier(nn.Module):
         vocab_size: embedding rows; at least the datamodule's vocabulary size.
         embed_dim: embedding width.
         hidden: LSTM units per direction, or convolution channels.
-        encoder: ``"bilstm"`` or ``"cnn"``.
+        encoder: ``"bilstm"``, ``"cnn"`` or ``"mean"``.
         dropout: dropout on the embeddings (before any perturbation, as the paper's code).
         feature_dropout: dropout on the pooled features.
     """
@@ -68,15 +71,15 @@ class TextClassifier(nn.Module):
         vocab_size: int = 20000,
         embed_dim: int = 128,
         hidden: int = 128,
-        encoder: Literal["bilstm", "cnn"] = "bilstm",
+        encoder: Literal["bilstm", "cnn", "mean"] = "bilstm",
         dropout: float = 0.5,
         feature_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if len(tuple(input_shape)) != 1:
             raise ValueError(f"A text backbone takes token ids of shape (max_length,), got input_shape {tuple(input_shape)}.")
-        if encoder not in ("bilstm", "cnn"):
-            raise ValueError(f"encoder must be 'bilstm' or 'cnn', got {encoder!r}.")
+        if encoder not in ("bilstm", "cnn", "mean"):
+            raise ValueError(f"encoder must be 'bilstm', 'cnn' or 'mean', got {encoder!r}.")
         self.encoder_kind = encoder
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.register_buffer("token_counts", torch.zeros(vocab_size))
@@ -84,6 +87,9 @@ class TextClassifier(nn.Module):
         if encoder == "bilstm":
             self.encoder: nn.Module = nn.LSTM(embed_dim, hidden, batch_first=True, bidirectional=True)
             features = 2 * hidden
+        elif encoder == "mean":
+            self.encoder = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU())
+            features = hidden
         else:
             self.encoder = nn.Conv1d(embed_dim, hidden, kernel_size=3, padding=1)
             features = hidden
@@ -122,6 +128,9 @@ class TextClassifier(nn.Module):
             packed = pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
             _, (h_n, _) = self.encoder(packed)  # h_n: (2, batch, hidden), final states of both directions
             features = torch.cat([h_n[0], h_n[1]], dim=1)
+        elif self.encoder_kind == "mean":
+            counts = mask.sum(dim=1, keepdim=True).clamp_min(1).to(e.dtype)
+            features = self.encoder(e.sum(dim=1) / counts)
         else:
             h = torch.relu(self.encoder(e.transpose(1, 2))).transpose(1, 2)
             features = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
@@ -140,3 +149,8 @@ def text_bilstm(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> 
 def text_cnn(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> TextClassifier:
     """:class:`TextClassifier` with a convolution + max-pool encoder."""
     return TextClassifier(input_shape, num_classes, encoder="cnn", **kwargs)
+
+
+def text_mean(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> TextClassifier:
+    """:class:`TextClassifier` averaging the embeddings (a deep averaging network)."""
+    return TextClassifier(input_shape, num_classes, encoder="mean", **kwargs)
