@@ -13,7 +13,6 @@ Lightning's automatic optimiser would silently replace (VAT) or break (the GAN's
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 import re
 import sys
@@ -22,6 +21,7 @@ from typing import Any, NoReturn
 
 from pytorch_lightning.cli import LightningArgumentParser
 
+from ssl_kit.imports import import_object
 from ssl_kit.provenance import CheckpointMismatchError, describe, read_record
 
 OPTIMIZER_REFUSAL = (
@@ -53,10 +53,9 @@ def closest(word: str, candidates: list[str]) -> str | None:
 
 
 def _import(path: str) -> type | None:
-    module, _, name = path.rpartition(".")
     try:
-        return getattr(importlib.import_module(module or "ssl_kit.methods"), name)
-    except (ImportError, AttributeError):
+        return import_object(path, default_module="ssl_kit.methods")
+    except ImportError:
         return None
 
 

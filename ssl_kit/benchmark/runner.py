@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import gc
-import importlib
 import json
 import math
 import os
@@ -32,6 +31,7 @@ import torch
 from ssl_kit.benchmark import memory
 from ssl_kit.benchmark.grid import RunSpec
 from ssl_kit.benchmark.results import FAILED, OK
+from ssl_kit.imports import import_object
 from ssl_kit.lightning_cli import build_cli
 
 VAL_METRIC = "val/error"
@@ -95,10 +95,9 @@ def _first_line(err: BaseException) -> str:
 
 def load_reference(path: str) -> Any:
     """The callable at dotted ``path`` (``package.module.function``), with an error naming the fix."""
-    module_name, _, attr = path.rpartition(".")
     try:
-        function = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
+        function = import_object(path)
+    except ImportError as err:
         raise ValueError(f"reference {path!r} cannot be imported ({err}); name an importable "
                          "callable(datamodule) -> test error (%)") from err
     if not callable(function):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,14 +16,16 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
 import datamodules  # noqa: F401  (registers the datamodule classes for short class names)
-from ssl_kit import methods
+from ssl_kit.imports import import_object
 from ssl_kit.methods.base import SSLModule
 
 
 def _model_class(name: str) -> type[SSLModule]:
     """``module.Class`` or a bare class name of :mod:`ssl_kit.methods`."""
-    module, _, cls = name.rpartition(".")
-    found = getattr(importlib.import_module(module) if module else methods, cls, None)
+    try:
+        found = import_object(name, default_module="ssl_kit.methods")
+    except ImportError:
+        found = None
     if not (isinstance(found, type) and issubclass(found, pl.LightningModule)):
         raise ValueError(f"{name!r} is not a LightningModule class; pass model_class='module.Class'.")
     return found
