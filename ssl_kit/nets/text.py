@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 PAD_ID = 0
+ENCODERS = ("bilstm", "cnn", "mean")
 
 
 def frequency_normalized(vectors: torch.Tensor, table: torch.Tensor, frequencies: torch.Tensor,
@@ -58,7 +59,7 @@ class TextClassifier(nn.Module):
         num_classes: number of logits.
         vocab_size: embedding rows; at least the datamodule's vocabulary size.
         embed_dim: embedding width.
-        hidden: LSTM units per direction, or convolution channels.
+        hidden: LSTM units per direction, convolution channels, or the averaging encoder's ReLU units.
         encoder: ``"bilstm"``, ``"cnn"`` or ``"mean"``.
         dropout: dropout on the embeddings (before any perturbation, as the paper's code).
         feature_dropout: dropout on the pooled features.
@@ -78,8 +79,8 @@ class TextClassifier(nn.Module):
         super().__init__()
         if len(tuple(input_shape)) != 1:
             raise ValueError(f"A text backbone takes token ids of shape (max_length,), got input_shape {tuple(input_shape)}.")
-        if encoder not in ("bilstm", "cnn", "mean"):
-            raise ValueError(f"encoder must be 'bilstm', 'cnn' or 'mean', got {encoder!r}.")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(map(repr, ENCODERS))}; got {encoder!r}.")
         self.encoder_kind = encoder
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.register_buffer("token_counts", torch.zeros(vocab_size))
