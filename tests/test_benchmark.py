@@ -340,3 +340,14 @@ def test_layered_grids_build_every_run_through_the_cli(name: str, tmp_path: Path
     grid = load_grid(REPO / "configs" / "benchmark" / f"{name}.yaml", check_files=True)
     assert grid.baseline == "supervised" and len(grid.runs()) > 0
     _build_first_seed_of_every_run(grid, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (REPO / "experiments").glob("*.yaml")))
+def test_experiment_grids_build_every_run_through_the_cli(path: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The investigation grids under experiments/ stay runnable: every file they name exists and
+    each (method, setting) builds its model through the CLI."""
+    monkeypatch.chdir(REPO)
+    grid = load_grid(REPO / "experiments" / path, check_files=True)
+    assert grid.baseline in grid.methods and len(grid.runs()) > 0
+    _build_first_seed_of_every_run(grid, tmp_path, monkeypatch)
