@@ -14,7 +14,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=[*find_packages(include=["ssl_kit", "ssl_kit.*", "datamodules", "datamodules.*"]), "ssl_kit_configs"],
+    packages=[*find_packages(include=["ssl_kit", "ssl_kit.*", "datamodules"]), "ssl_kit_configs"],
     # The top-level configs/ folder is installed as ssl_kit_configs, so that
     # `ssl-kit fit --config vat/mnist_quick` finds the shipped configs from any folder.
     package_dir={"ssl_kit_configs": "configs"},
@@ -39,5 +39,5 @@ setup(
         # the TF-IDF text baseline:
         "extras": ["scikit-learn>=1.3", "datasets>=2.14"],
     },
-    entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli:main"]},
+    entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli.main:main"]},
 )

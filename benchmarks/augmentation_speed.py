@@ -1,9 +1,9 @@
 """Images per second of the training augmentation (translate 2 px + horizontal flip), per back-end.
 
-Measures the two interchangeable back-ends of ``datamodules.transforms`` on CIFAR-sized float
+Measures the two interchangeable back-ends of ``ssl_kit.datamodules.transforms`` on CIFAR-sized float
 images, and the whole training-batch path of the datamodule (gather 32 labeled + 128 unlabeled
 images by index, augment both streams), on CPU with a fixed number of torch threads. Then the
-strong view of FixMatch-style methods (``datamodules.strong_augment``: translate 4 + flip, then
+strong view of FixMatch-style methods (``ssl_kit.datamodules.strong_augment``: translate 4 + flip, then
 RandAugment with 3 operations + Cutout, per image), alone and in USB's FixMatch batch (64 labeled +
 448 unlabeled, weak and strong views).
 
@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import torch
 
-from datamodules.labeled_unlabeled import _MixedBatchDataset
-from datamodules.strong_augment import build_strong_augmentation
-from datamodules.transforms import build_augmentation
+from ssl_kit.datamodules.labeled_unlabeled import _MixedBatchDataset
+from ssl_kit.datamodules.strong_augment import build_strong_augmentation
+from ssl_kit.datamodules.transforms import build_augmentation
 
 
 def images_per_second(fn: Callable[[], object], images_per_call: int, iters: int, repeats: int) -> float:

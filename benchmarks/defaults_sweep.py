@@ -23,7 +23,7 @@ import pytorch_lightning as pl  # noqa: E402
 import torch  # noqa: E402
 
 import ssl_kit.defaults as defaults  # noqa: E402
-from datamodules import DigitsDataModule, MNISTDataModule, ToyDataModule  # noqa: E402
+from ssl_kit.datamodules import DigitsDataModule, MNISTDataModule, ToyDataModule  # noqa: E402
 from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder  # noqa: E402
 
 METHODS = {"supervised": Supervised, "vat": VAT, "improved_gan": ImprovedGAN, "ladder": LadderNetwork,

@@ -1,7 +1,7 @@
 """Write MNIST as a folder of PNG files, the layout a user's own image data has.
 
 The small-data grid's ``mnist100_png`` setting (``configs/benchmark/small.yaml``) reads it through
-:class:`datamodules.ImageFolderDataModule`, so the image-folder path is measured on real images::
+:class:`ssl_kit.datamodules.ImageFolderDataModule`, so the image-folder path is measured on real images::
 
     python -m benchmarks.export_mnist_png --out data/mnist_png
 

@@ -17,9 +17,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from datamodules import MixedBatch
+from ssl_kit.datamodules import MixedBatch
 from ssl_kit.methods import ImprovedGAN
-from ssl_kit.optim import adam
+from ssl_kit.methods.optim import adam
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule  # noqa: E402
-from ssl_kit.reference import tfidf_logistic_regression  # noqa: E402
+from ssl_kit.datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule  # noqa: E402
+from ssl_kit.benchmark.reference import tfidf_logistic_regression  # noqa: E402
 
 DATASETS = {"rotten_tomatoes": RottenTomatoesDataModule, "20newsgroups": NewsgroupsDataModule}
 

@@ -3,7 +3,7 @@
 Prints three ratios (medians over timed steps, after warm-up):
 
 * VAT step / supervised step, both plain PyTorch with Adam (fused where supported, as
-  ``ssl_kit.optim.adam`` builds it for every method), batch 100 labeled (+ 250 unlabeled
+  ``ssl_kit.methods.optim.adam`` builds it for every method), batch 100 labeled (+ 250 unlabeled
   for VAT) — the issue's target is at most 3.0;
 * the same ratio in matrix-multiply FLOPs (counted by ``torch.utils.flop_counter``), the work
   that neither implementation can skip: the VAT step has six passes of matrix products over a
@@ -30,11 +30,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.losses import frozen_batchnorm_stats, vat_loss, virtual_adversarial_perturbation
 from ssl_kit.methods import VAT
 from ssl_kit.nets import MLP
-from ssl_kit.optim import adam
+from ssl_kit.methods.optim import adam
 
 HIDDEN = [1200, 600, 300, 150]
 N_L, N_U, EPS = 100, 250, 5.0

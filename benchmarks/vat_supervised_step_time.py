@@ -22,7 +22,7 @@ import pytorch_lightning as pl
 import torch
 import yaml
 
-from datamodules import MNISTDataModule
+from ssl_kit.datamodules import MNISTDataModule
 from ssl_kit.methods import VAT, Supervised
 from ssl_kit.methods.base import SSLModule
 

@@ -17,7 +17,7 @@ import statistics
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from datamodules import MNISTDataModule
+from ssl_kit.datamodules import MNISTDataModule
 from experiments.refit_batch_norm import test_error
 from ssl_kit.callbacks import recompute_batch_norm_statistics
 from ssl_kit.evaluation import load_checkpoint as load_model

@@ -23,7 +23,7 @@ import os
 
 import torch
 
-from datamodules import MNISTDataModule
+from ssl_kit.datamodules import MNISTDataModule
 from ssl_kit.evaluation import load_checkpoint as load_model
 from ssl_kit.losses import entropy_with_logits
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from datamodules import MNISTDataModule
+from ssl_kit.datamodules import MNISTDataModule
 from ssl_kit.evaluation import load_checkpoint as load_model
 from ssl_kit.losses import fgm_perturbation
 from ssl_kit.methods.base import SSLModule

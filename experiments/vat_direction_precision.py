@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from datamodules import MNISTDataModule
+from ssl_kit.datamodules import MNISTDataModule
 from ssl_kit.evaluation import load_checkpoint as load_model
 from ssl_kit.losses import vat as vat_losses
 from ssl_kit.losses.common import kl_with_logits, l2_normalize

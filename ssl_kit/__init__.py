@@ -10,6 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ssl_kit.utils.paths import resolve_data_env
+
+resolve_data_env()  # a relative $SSL_KIT_DATA names the folder this process started in
+
 __version__ = "0.1.0"
 
 __all__ = ["METHODS", "__version__", "load", "load_model"]
@@ -25,8 +29,8 @@ def __getattr__(name: str) -> Any:
 
 
 def load(path: str | Path, map_location: str = "cpu") -> Any:
-    """A trained model ready to predict on raw inputs (see :func:`ssl_kit.predict.load`)."""
-    from ssl_kit.predict import load as load_checkpoint
+    """A trained model ready to predict on raw inputs (see :func:`ssl_kit.checkpoints.predict.load`)."""
+    from ssl_kit.checkpoints.predict import load as load_checkpoint
 
     return load_checkpoint(path, map_location)
 

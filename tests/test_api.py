@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import ssl_kit
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.methods import LadderNetwork, SSLModule, get_method, register_method
 from ssl_kit.methods.registry import METHODS
 from ssl_kit.nets import BACKBONES, mlp_ladder_encoder, register_backbone
@@ -172,7 +172,7 @@ def _plain(value: Any) -> Any:
 def test_cli_resolves_the_short_class_name_with_the_methods_own_defaults(name: str, tmp_path, monkeypatch) -> None:
     """``class_path: <Name>`` works, and the CLI builds the same model as Python does from the defaults
     (a default hidden from the signature, e.g. set inside ``__init__``, would be overridden by the CLI)."""
-    from ssl_kit.cli import build_cli
+    from ssl_kit.cli.lightning import build_cli
 
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "config.yaml"
@@ -185,7 +185,7 @@ def test_cli_resolves_the_short_class_name_with_the_methods_own_defaults(name: s
 
 
 def test_cli_short_name_takes_the_shared_argument_names(tmp_path, monkeypatch) -> None:
-    from ssl_kit.cli import build_cli
+    from ssl_kit.cli.lightning import build_cli
 
     monkeypatch.chdir(tmp_path)
     cli = build_cli(["--model", "VirtualAdversarialLadder", "--model.unsup_weight", "0.5",

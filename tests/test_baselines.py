@@ -10,9 +10,9 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from datamodules import LabeledUnlabeledDataModule
-from datamodules.strong_augment import BatchRandAugment, NoiseDropout, build_strong_augmentation
-from datamodules.transforms import BatchTranslateFlip
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules.strong_augment import BatchRandAugment, NoiseDropout, build_strong_augmentation
+from ssl_kit.datamodules.transforms import BatchTranslateFlip
 from ssl_kit.losses import (
     confident_pseudo_labels,
     fixmatch_loss,
@@ -25,7 +25,7 @@ from ssl_kit.losses import (
 from ssl_kit.defaults import EPS_FRACTION
 from ssl_kit.methods import FixMatch, MeanTeacher, PiModel, PseudoLabel
 from ssl_kit.methods.base import cosine_decay
-from ssl_kit.optim import sgd
+from ssl_kit.methods.optim import sgd
 
 NET = {"hidden": [16, 16], "noise_std": 0.1}
 

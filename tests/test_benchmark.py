@@ -160,7 +160,7 @@ def test_grid_writes_three_files_with_the_right_rows(finished) -> None:
 
 
 def test_saved_config_reproduces_the_run_settings(finished) -> None:
-    from ssl_kit.cli import build_cli
+    from ssl_kit.cli.lightning import build_cli
 
     row = finished[2][0]
     cli = build_cli(["--config", row["config_path"], "--trainer.logger=false"], run=False)

@@ -15,16 +15,17 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from datamodules import ToyDataModule
+from ssl_kit.datamodules import ToyDataModule
 from pytorch_lightning.callbacks import RichProgressBar
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from rich.console import Console
 
 from conftest import REPO
 from ssl_kit.callbacks import PredictionCSVWriter, StepProgressBar
-from ssl_kit.checkpoint_io import AtomicCheckpointIO
-from ssl_kit.cli import build_cli, main
-from ssl_kit.config_files import resolve_config, resolve_config_args
+from ssl_kit.checkpoints.atomic import AtomicCheckpointIO
+from ssl_kit.cli import main
+from ssl_kit.cli.lightning import build_cli
+from ssl_kit.cli.config_files import resolve_config, resolve_config_args
 from ssl_kit.methods import Supervised
 
 CONFIG = REPO / "configs/supervised/toy_rings.yaml"
@@ -122,7 +123,7 @@ def test_step_progress_bar_counts_steps_not_epochs(tmp_path: Path) -> None:
 
 def test_importing_the_toolkit_leaves_the_matplotlib_backend_alone() -> None:
     code = ("import matplotlib, sys; matplotlib.use('svg'); "
-            "import ssl_kit.callbacks, ssl_kit.benchmark, ssl_kit.cli, ssl_kit.demo; "
+            "import ssl_kit.callbacks, ssl_kit.benchmark, ssl_kit.cli, ssl_kit.cli.demo; "
             "print(matplotlib.get_backend())")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "svg"
@@ -140,12 +141,14 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_cli_is_imported_by_no_library_module() -> None:
-    """``ssl_kit.cli`` dispatches to the benchmark and the demo; nothing they import leads back to it."""
+    """``ssl_kit.cli.main`` dispatches to the benchmark and the demo; nothing they import leads back to it."""
+    dispatcher = ("ssl_kit.cli.main", "ssl_kit.cli.demo")
     importers = [p for p in (REPO / "ssl_kit").rglob("*.py")
-                 if p.name != "cli.py" and any(n == "ssl_kit.cli" or n.startswith("ssl_kit.cli.") for n in imported_modules(p))]
+                 if p.parent.name != "cli" and any(n == "ssl_kit.cli" or n.startswith(dispatcher)
+                                                  for n in imported_modules(p))]
     assert importers == []
-    helpers = imported_modules(REPO / "ssl_kit/lightning_cli.py")
-    assert not any(n.startswith(("ssl_kit.benchmark", "ssl_kit.demo")) for n in helpers)
+    helpers = imported_modules(REPO / "ssl_kit/cli/lightning.py")
+    assert not any(n.startswith(("ssl_kit.benchmark", "ssl_kit.cli.demo")) for n in helpers)
 
 
 def test_each_predict_loader_gets_its_own_file(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssl_kit.cli_errors import init_arguments, refuse_checkpoint_of_another_method, short_message
+from ssl_kit.cli.errors import init_arguments, refuse_checkpoint_of_another_method, short_message
 from ssl_kit.methods import VAT, ImprovedGAN
-from ssl_kit.provenance import CheckpointMismatchError
+from ssl_kit.checkpoints.provenance import CheckpointMismatchError
 
 UNION_REPORT = """Parser key "model":
   Does not validate against any of the Union subtypes

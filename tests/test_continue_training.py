@@ -9,8 +9,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from datamodules import ToyDataModule
-from ssl_kit.checkpoint_io import AtomicCheckpointIO
+from ssl_kit.datamodules import ToyDataModule
+from ssl_kit.checkpoints.atomic import AtomicCheckpointIO
 from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
 
 NET = {"hidden": [16, 16], "noise_std": 0.3}  # batch norm + noise: RNG and buffers both matter

@@ -11,7 +11,7 @@ import scipy.io
 import torch
 from PIL import Image
 
-from datamodules import (
+from ssl_kit.datamodules import (
     ZCA,
     CIFAR10DataModule,
     ImageFolderDataModule,
@@ -21,8 +21,8 @@ from datamodules import (
     fit_zca_cached,
     scale_images,
 )
-from datamodules import zca as zca_module
-from datamodules.labeled_unlabeled import _MixedBatchDataset
+from ssl_kit.datamodules import zca as zca_module
+from ssl_kit.datamodules.labeled_unlabeled import _MixedBatchDataset
 from fake_images import write_fake_cifar10, write_fake_svhn
 from test_configs import TRAINING_CONFIGS, dataset_of
 from ssl_kit.cli import main
@@ -399,7 +399,7 @@ def test_image_folder_errors_name_the_fix(photos: Path, tmp_path: Path) -> None:
 
 def test_image_folder_end_to_end_training(photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    main(["fit", "--model", "ssl_kit.methods.Supervised", "--data", "datamodules.ImageFolderDataModule",
+    main(["fit", "--model", "ssl_kit.methods.Supervised", "--data", "ssl_kit.datamodules.ImageFolderDataModule",
           "--data.labeled_dir", str(photos / "labeled"), "--data.unlabeled_dir", str(photos / "unlabeled"),
           "--data.image_size", "16", "--data.translate", "2", "--data.hflip", "true",
           "--data.labeled_batch_size", "4", "--data.unlabeled_batch_size", "8",
@@ -426,7 +426,7 @@ def test_image_configs_fast_dev_run_on_fake_files(dataset: str, writer, tmp_path
 
 
 def test_augmentation_runs_single_threaded_and_restores_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    from datamodules.transforms import AlbumentationsBatch, BatchTranslateFlip
+    from ssl_kit.datamodules.transforms import AlbumentationsBatch, BatchTranslateFlip
 
     seen: list[int] = []
     real_augment = BatchTranslateFlip._augment
@@ -452,7 +452,7 @@ def test_augmentation_runs_single_threaded_and_restores_the_thread_count(monkeyp
 
 def test_albumentations_draws_follow_torch_seed() -> None:
     """Same torch seed, same augmentation; another seed (as in another loader worker), another one."""
-    from datamodules.transforms import AlbumentationsBatch, translate_flip_pipeline
+    from ssl_kit.datamodules.transforms import AlbumentationsBatch, translate_flip_pipeline
 
     x = torch.rand(6, 3, 8, 8)
 

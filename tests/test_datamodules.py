@@ -13,7 +13,7 @@ from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import real_mnist_available
-from datamodules import LabeledUnlabeledDataModule, MixedBatch, MNISTDataModule, ToyDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, MixedBatch, MNISTDataModule, ToyDataModule
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

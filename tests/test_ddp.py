@@ -86,7 +86,7 @@ def test_ddp_batch_norm_refit_in_last_checkpoint_matches_one_process(tmp_path: P
     """Under 2-process DDP the refit statistics in last.ckpt equal a one-process refit of the same weights."""
     import yaml
 
-    from datamodules import ToyDataModule
+    from ssl_kit.datamodules import ToyDataModule
     from ssl_kit.callbacks import recompute_batch_norm_statistics
     from ssl_kit.methods import VAT
 

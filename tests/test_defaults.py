@@ -12,8 +12,8 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 
-from datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule
-from ssl_kit import threads
+from ssl_kit.datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule
+from ssl_kit.utils import threads
 from ssl_kit.defaults import EMA_HORIZON_FRACTION, EPS_FRACTION, SMALL_MLP_HIDDEN, input_norm, neighbour_distance
 from ssl_kit.methods import VAT, ImprovedGAN, LadderNetwork, Supervised, VirtualAdversarialLadder
 from ssl_kit.nets import ConvNet, GanConvDiscriminator, GanMLPDiscriminator, MLP

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from ssl_kit.demo import main, run_demo
+from ssl_kit.cli.demo import main, run_demo
 
 
 def test_demo_trains_both_methods_and_writes_their_plots(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import torch
 import yaml
 from torch import nn
 
-from datamodules import LabeledUnlabeledDataModule, ToyDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, ToyDataModule
 from ssl_kit.evaluation import checkpoint_datamodule, error_rate, load_checkpoint, refit_batch_norm, robustness
 from ssl_kit.evaluation import batch_norm as refit_cli
 from ssl_kit.evaluation import attack as robustness_cli
@@ -78,7 +78,7 @@ def trained_run(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     trainer.save_checkpoint(run / "checkpoints" / "last.ckpt")
     # Another split_seed in the config: the split must come from the checkpoint, not a new draw.
-    data = {"class_path": "datamodules.ToyDataModule", "init_args": {**TOY, "split_seed": 7}}
+    data = {"class_path": "ssl_kit.datamodules.ToyDataModule", "init_args": {**TOY, "split_seed": 7}}
     config = {"data": data, "model": {"class_path": "ssl_kit.methods.Supervised"}}
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     test_error = trainer.test(model, dm, verbose=False)[0]["test/error"]

@@ -1,14 +1,14 @@
-"""ssl_kit.imports.import_object: dotted paths from configs and the command line."""
+"""ssl_kit.utils.imports.import_object: dotted paths from configs and the command line."""
 
 import pytest
 
-from ssl_kit.imports import import_object
+from ssl_kit.utils.imports import import_object
 from ssl_kit.methods import VAT
-from ssl_kit.reference import tfidf_logistic_regression
+from ssl_kit.benchmark.reference import tfidf_logistic_regression
 
 
 def test_dotted_and_bare_names_resolve() -> None:
-    assert import_object("ssl_kit.reference.tfidf_logistic_regression") is tfidf_logistic_regression
+    assert import_object("ssl_kit.benchmark.reference.tfidf_logistic_regression") is tfidf_logistic_regression
     assert import_object("VAT", default_module="ssl_kit.methods") is VAT
 
 

@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from datamodules import LabeledUnlabeledDataModule, MixedBatch
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, MixedBatch
 from ssl_kit.callbacks import SampleGrid
 from ssl_kit.losses import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss, real_logit
 from ssl_kit.methods import ImprovedGAN
@@ -350,7 +350,7 @@ def test_ddp_improved_gan_toy(tmp_path: Path) -> None:
 
 def test_adam_sqrt_eps_matches_reference_update() -> None:
     """Equals torch Adam when eps = 0; otherwise p -= lr * m_hat / sqrt(v_hat + eps) (the authors' Adam)."""
-    from ssl_kit.optim import AdamSqrtEps
+    from ssl_kit.methods.optim import AdamSqrtEps
 
     g = torch.Generator().manual_seed(5)
     start = torch.randn(7, generator=g)

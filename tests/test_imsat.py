@@ -12,9 +12,9 @@ import pytorch_lightning as pl
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.cli import main
-from ssl_kit.cluster_metrics import cluster_accuracy, clustering_metrics, normalized_mutual_info
+from ssl_kit.metrics.clustering import cluster_accuracy, clustering_metrics, normalized_mutual_info
 from ssl_kit.losses import imsat_loss, information_term, kth_neighbour_distance, marginal_entropy
 from ssl_kit.methods import IMSAT, Supervised
 from ssl_kit.methods.imsat import NeighbourRadii
@@ -94,7 +94,7 @@ def test_neighbour_radii_are_looked_up_by_input_and_computed_once() -> None:
 
 
 def moons_without_labels(**kwargs) -> LabeledUnlabeledDataModule:
-    from datamodules.toy import make_moons
+    from ssl_kit.datamodules.toy import make_moons
     x, y = make_moons(200, 0.1, torch.Generator().manual_seed(0))
     return LabeledUnlabeledDataModule.from_tensors(x, y, x[:50], y[:50], num_labeled=0, unlabeled_batch_size=50, **kwargs)
 

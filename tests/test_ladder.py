@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses.ladder import combinator_init, denoising_cost, gauss_combinator
 from ssl_kit.methods import LadderNetwork, VirtualAdversarialLadder
 from ssl_kit.methods import ladder as ladder_module

@@ -8,7 +8,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import nn
 
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks import PopulationBatchNorm, recompute_batch_norm_statistics
 from ssl_kit.methods import VAT
 from ssl_kit.nets.layers import GaussianNoise

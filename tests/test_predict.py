@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 import ssl_kit
-from datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule, MNISTDataModule, ToyDataModule
+from ssl_kit.datamodules import ImageFolderDataModule, LabeledUnlabeledDataModule, MNISTDataModule, ToyDataModule
 from ssl_kit.methods import VAT, LadderNetwork, Supervised
-from ssl_kit.predict import main as predict_main
-from ssl_kit.provenance import CheckpointMismatchError, read_record
+from ssl_kit.checkpoints.predict import main as predict_main
+from ssl_kit.checkpoints.provenance import CheckpointMismatchError, read_record
 
 
 def quick_trainer(root: Path, steps: int = 2) -> pl.Trainer:

@@ -11,9 +11,9 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from datamodules import MNISTDataModule, ToyDataModule
-from datamodules.mnist import MNIST_RAW_FILES
-from ssl_kit.checkpoint_io import AtomicCheckpointIO
+from ssl_kit.datamodules import MNISTDataModule, ToyDataModule
+from ssl_kit.datamodules.mnist import MNIST_RAW_FILES
+from ssl_kit.checkpoints.atomic import AtomicCheckpointIO
 from ssl_kit.cli import main
 from ssl_kit.methods import (
     VAT,

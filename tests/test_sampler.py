@@ -8,8 +8,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from datamodules import LabeledUnlabeledDataModule, MixedBatchSampler
-from datamodules.labeled_unlabeled import batches_trained_this_epoch
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, MixedBatchSampler
+from ssl_kit.datamodules.labeled_unlabeled import batches_trained_this_epoch
 from ssl_kit.methods import Supervised
 
 

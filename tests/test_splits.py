@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from datamodules import SplitIndices, class_balanced_split
-from datamodules.splits import labeled_split
+from ssl_kit.datamodules import SplitIndices, class_balanced_split
+from ssl_kit.datamodules.splits import labeled_split
 
 LABELS = torch.arange(1000) % 10
 

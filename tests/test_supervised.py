@@ -6,10 +6,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from datamodules import LabeledUnlabeledDataModule, ToyDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, ToyDataModule
 from ssl_kit.methods import ImprovedGAN, LadderNetwork, Supervised
 from ssl_kit.methods.base import linear_decay
-from ssl_kit.optim import DecayPhaseBeta1, adam
+from ssl_kit.methods.optim import DecayPhaseBeta1, adam
 
 
 def make_trainer(tmp_path, **kwargs) -> pl.Trainer:
@@ -118,7 +118,7 @@ def test_epoch_decay_outside_unit_interval_is_refused(factor) -> None:
 
 
 def test_methods_use_fused_adam_with_the_default_updates() -> None:
-    """``ssl_kit.optim.adam`` fuses on CPU and follows torch's reference (single-tensor) Adam."""
+    """``ssl_kit.methods.optim.adam`` fuses on CPU and follows torch's reference (single-tensor) Adam."""
     model = Supervised(3, (4,))
     optimizer = model.configure_optimizers()["optimizer"]
     assert optimizer.defaults["fused"] is True

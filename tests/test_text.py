@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import REPO
-from datamodules import TensorDataModule, TextDataModule
-from datamodules.text import read_texts, trim_padding
+from ssl_kit.datamodules import TensorDataModule, TextDataModule
+from ssl_kit.datamodules.text import read_texts, trim_padding
 from ssl_kit.losses import fgm_perturbation, virtual_adversarial_perturbation
 from ssl_kit.methods import IMSAT, VAT, ImprovedGAN, LadderNetwork, Supervised
 from ssl_kit.nets.text import TextClassifier, frequency_normalized
@@ -231,7 +231,7 @@ def test_tiny_csv_corpus_trains_and_predicts_through_the_cli(tmp_path: Path) -> 
     write_csv(tmp_path / "train.csv", *corpus(60, 0))
     write_csv(tmp_path / "test.csv", *corpus(20, 1))
     (tmp_path / "extra.txt").write_text("the film was a story\nit was dull and boring\n")
-    data = ["--data.class_path=datamodules.TextDataModule", f"--data.init_args.train={tmp_path / 'train.csv'}",
+    data = ["--data.class_path=ssl_kit.datamodules.TextDataModule", f"--data.init_args.train={tmp_path / 'train.csv'}",
             f"--data.init_args.test={tmp_path / 'test.csv'}", f"--data.init_args.unlabeled={tmp_path / 'extra.txt'}",
             "--data.init_args.num_labeled=10", "--data.init_args.labeled_batch_size=10",
             "--data.init_args.unlabeled_batch_size=20"]
@@ -255,7 +255,7 @@ def test_ddp_two_cpu_processes_take_equal_text_batches(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO), os.environ.get("PYTHONPATH", "")])}
     command = [
         sys.executable, "-m", "ssl_kit.cli", "fit", "--config", str(REPO / "configs/vat/rotten_tomatoes.yaml"),
-        "--data.class_path=datamodules.TextDataModule", f"--data.init_args.train={tmp_path / 'train.csv'}",
+        "--data.class_path=ssl_kit.datamodules.TextDataModule", f"--data.init_args.train={tmp_path / 'train.csv'}",
         f"--data.init_args.test={tmp_path / 'test.csv'}", "--data.init_args.num_labeled=10",
         "--data.init_args.labeled_batch_size=10", "--data.init_args.unlabeled_batch_size=20",
         "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
@@ -279,17 +279,17 @@ def test_linear_baseline_is_a_grid_row_on_the_same_split(tmp_path: Path) -> None
     import yaml
 
     from ssl_kit.benchmark import read_results, run_benchmark
-    from ssl_kit.reference import tfidf_logistic_regression
+    from ssl_kit.benchmark.reference import tfidf_logistic_regression
 
     write_csv(tmp_path / "train.csv", *corpus(60, 0))
     write_csv(tmp_path / "test.csv", *corpus(30, 1))
-    data = {"data.class_path": "datamodules.TextDataModule", "data.init_args.train": str(tmp_path / "train.csv"),
+    data = {"data.class_path": "ssl_kit.datamodules.TextDataModule", "data.init_args.train": str(tmp_path / "train.csv"),
             "data.init_args.test": str(tmp_path / "test.csv"), "data.init_args.num_labeled": 10,
             "data.init_args.labeled_batch_size": 10, "data.init_args.unlabeled_batch_size": 20}
     grid = {"name": "text_tiny", "seeds": [1],
             "methods": {"supervised": str(REPO / "configs/supervised/rotten_tomatoes.yaml"),
                         "tfidf_logreg": {"config": str(REPO / "configs/supervised/rotten_tomatoes.yaml"),
-                                         "reference": "ssl_kit.reference.tfidf_logistic_regression"}},
+                                         "reference": "ssl_kit.benchmark.reference.tfidf_logistic_regression"}},
             "settings": {"tiny": data},
             "overrides": {"trainer.max_steps": 2, "trainer.limit_val_batches": 0}}
     (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))

@@ -11,8 +11,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import Dataset
 
-from datamodules import LabeledUnlabeledDataModule, ToyDataModule
-from datamodules.user_inputs import encode_labels
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, ToyDataModule
+from ssl_kit.datamodules.user_inputs import encode_labels
 from ssl_kit.methods import Supervised
 
 SMALL = {"num_labeled": 8, "labeled_batch_size": 8, "unlabeled_batch_size": 8}

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datamodules import LabeledUnlabeledDataModule, MixedBatch
+from ssl_kit.datamodules import LabeledUnlabeledDataModule, MixedBatch
 from ssl_kit.losses import (
     entropy_with_logits,
     fgm_perturbation,

@@ -10,7 +10,7 @@ A grid file looks like this (every key but ``methods`` and ``seeds`` is optional
         overrides: {model.init_args.eps: 0.3}  # CLI flags for this method only
       tfidf_logreg:                            # a reference without a training loop:
         config: configs/supervised/rotten_tomatoes.yaml   # its data section gives the split
-        reference: ssl_kit.reference.tfidf_logistic_regression  # callable(datamodule) -> error (%)
+        reference: ssl_kit.benchmark.reference.tfidf_logistic_regression  # callable(datamodule) -> error (%)
     settings:                                  # name -> overrides (and optional extra configs)
       labels16: {data.init_args.num_labeled: 16}
       labels32: {config: configs/extra.yaml, data.init_args.num_labeled: 32}
@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from ssl_kit.config_files import resolve_config as shipped_config
+from ssl_kit.cli.config_files import resolve_config as shipped_config
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {"name", "description", "methods", "settings", "seeds", "overrides", "baseline", "published"}
@@ -243,7 +243,7 @@ def _check_overrides(where: str, value: Any) -> dict[str, Any]:
 def _check_reference(where: str, value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
         raise _fail(where, f"reference must be a dotted path to a callable(datamodule) -> test error (%), "
-                           f"e.g. ssl_kit.reference.tfidf_logistic_regression; got {value!r}.")
+                           f"e.g. ssl_kit.benchmark.reference.tfidf_logistic_regression; got {value!r}.")
     return value
 
 

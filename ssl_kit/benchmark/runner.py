@@ -31,8 +31,8 @@ import torch
 from ssl_kit.benchmark import memory
 from ssl_kit.benchmark.grid import RunSpec
 from ssl_kit.benchmark.results import FAILED, OK
-from ssl_kit.imports import import_object
-from ssl_kit.lightning_cli import build_cli
+from ssl_kit.utils.imports import import_object
+from ssl_kit.cli.lightning import build_cli
 
 VAL_METRIC = "val/error"
 LOG_DIR = "logs"

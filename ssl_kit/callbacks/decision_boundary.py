@@ -8,7 +8,7 @@ from matplotlib.figure import Figure  # drawn without pyplot: no backend switch
 import pytorch_lightning as pl
 import torch
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
 from ssl_kit.methods.base import SSLModule
 
 

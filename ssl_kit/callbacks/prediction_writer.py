@@ -18,7 +18,7 @@ class PredictionCSVWriter(BasePredictionWriter):
     Columns: ``index`` (position in the predict set), ``label`` (when the batches carry labels, as
     the datamodules' ``(x, y)`` batches do), ``prediction`` (argmax), ``predicted_class`` (its name,
     from the model's ``class_names``) and ``p_0 .. p_{K-1}``. New inputs (files, tensor files, CSV
-    rows) are predicted by ``ssl-kit predict-files`` (:mod:`ssl_kit.predict`). With
+    rows) are predicted by ``ssl-kit predict-files`` (:mod:`ssl_kit.checkpoints.predict`). With
     several predict loaders, loader ``i`` goes to ``predictions_<i>.csv``. The datamodules give
     every process the whole predict set, so only global rank 0 writes.
 

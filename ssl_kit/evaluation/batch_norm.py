@@ -1,7 +1,7 @@
 """Refit a trained model's batch-norm statistics on its run's unlabeled pool (``ssl-kit refit-bn``).
 
 The population statistics of Ioffe & Szegedy (2015, Algorithm 2, step 10), computed over the
-unlabeled pool of any :class:`~datamodules.LabeledUnlabeledDataModule`: what
+unlabeled pool of any :class:`~ssl_kit.datamodules.LabeledUnlabeledDataModule`: what
 :class:`~ssl_kit.callbacks.PopulationBatchNorm` does at the end of training, for checkpoints
 trained without it.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks.population_batch_norm import recompute_batch_norm_statistics
 from ssl_kit.evaluation.checkpoints import (
     checkpoint_datamodule,
@@ -34,7 +34,7 @@ def refit_batch_norm(
 
     Args:
         model: a method (its ``eval_classifier``, the weight average if any, is refitted) or a network.
-        datamodule: its :meth:`~datamodules.LabeledUnlabeledDataModule.unlabeled_inputs` are the pool.
+        datamodule: its :meth:`~ssl_kit.datamodules.LabeledUnlabeledDataModule.unlabeled_inputs` are the pool.
         batch_size: inputs per forward pass.
         max_inputs: use only the first ``max_inputs`` of the pool (``None``: all of it).
 

@@ -15,8 +15,8 @@ from jsonargparse import ArgumentParser
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
-import datamodules  # noqa: F401  (registers the datamodule classes for short class names)
-from ssl_kit.imports import import_object
+import ssl_kit.datamodules  # noqa: F401  (registers the datamodule classes for short class names)
+from ssl_kit.utils.imports import import_object
 from ssl_kit.methods.base import SSLModule
 
 

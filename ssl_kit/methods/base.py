@@ -30,8 +30,8 @@ from ssl_kit.defaults import (
 )
 from ssl_kit.metrics import classification_metrics
 from ssl_kit.nets import build_backbone
-from ssl_kit.optim import DecayPhaseBeta1, adam, sgd
-from ssl_kit.resume import settle_epoch_end
+from ssl_kit.methods.optim import DecayPhaseBeta1, adam, sgd
+from ssl_kit.checkpoints.resume import settle_epoch_end
 
 
 def linear_decay(step: int, total_steps: int, decay_start: float) -> float:
@@ -92,7 +92,7 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
     """Base of every method: classifier, supervised loss, metrics, optimiser and prediction.
 
     Checkpoints record what the model was trained on and refuse other models or data
-    (:mod:`ssl_kit.provenance`); ``predict_proba`` / ``predict`` take raw inputs
+    (:mod:`ssl_kit.checkpoints.provenance`); ``predict_proba`` / ``predict`` take raw inputs
     (:class:`~ssl_kit.methods.inference.RecordedPredictor`).
 
     A method overrides :meth:`training_step` (and, with manual optimisation, its optimisers).
@@ -310,7 +310,7 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record what the model was trained on (:mod:`ssl_kit.provenance`) and the RNG states (for exact resume)."""
+        """Record what the model was trained on (:mod:`ssl_kit.checkpoints.provenance`) and the RNG states (for exact resume)."""
         self.save_record(checkpoint, self.trainer.datamodule if self._trainer is not None else None)
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),
@@ -323,7 +323,7 @@ class SSLModule(RecordedPredictor, pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another method, shape, classes or data; settle a checkpoint written at
-        an epoch's end (:func:`~ssl_kit.resume.settle_epoch_end`); keep its RNG states for the resumed run."""
+        an epoch's end (:func:`~ssl_kit.checkpoints.resume.settle_epoch_end`); keep its RNG states for the resumed run."""
         self.check_record(checkpoint, self.trainer.datamodule if self._trainer is not None else None)
         self._rng_restore_at_epoch_start = settle_epoch_end(checkpoint)
         self._rng_state_to_restore = checkpoint.get("rng_states")

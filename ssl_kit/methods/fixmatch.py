@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import confident_pseudo_labels, masked_cross_entropy
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method

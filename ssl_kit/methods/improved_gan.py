@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.defaults import LOW_DIMENSIONAL_GAN_NOISE, SMALL_MLP_HIDDEN, is_low_dimensional, is_small_input
 from ssl_kit.losses.gan import feature_matching_loss, gan_supervised_loss, gan_unsupervised_loss
 from ssl_kit.methods.base import SSLModule
@@ -27,7 +27,7 @@ from ssl_kit.nets.gan import (
     default_gan_pair,
 )
 from ssl_kit.nets.weight_norm import data_dependent_init
-from ssl_kit.optim import AdamSqrtEps, adam
+from ssl_kit.methods.optim import AdamSqrtEps, adam
 
 
 class DiscriminatorLosses(NamedTuple):
@@ -112,7 +112,7 @@ class ImprovedGAN(SSLModule):
             untrained average on a short run; ``None``: raw weights.
         adam_eps: Adam epsilon.
         eps_in_sqrt: put ``adam_eps`` under the square root (``m / sqrt(v + eps)``, the
-            reference's Adam, :class:`~ssl_kit.optim.AdamSqrtEps`) instead of PyTorch's
+            reference's Adam, :class:`~ssl_kit.methods.optim.AdamSqrtEps`) instead of PyTorch's
             ``m / (sqrt(v) + eps)``; the two differ for gradients much smaller than ``sqrt(eps)``.
         unsup_weight: weight of ``L_unsupervised`` (reference: 1).
         explicit_fake_logit: give the discriminator a ``K+1``-th output instead of the fixed

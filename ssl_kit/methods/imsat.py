@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from datamodules.labeled_unlabeled import MixedBatch
-from ssl_kit.cluster_metrics import clustering_metrics
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.metrics.clustering import clustering_metrics
 from ssl_kit.losses import (
     entropy_with_logits,
     frozen_batchnorm_stats,

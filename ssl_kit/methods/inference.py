@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from datamodules.preprocessing import Preprocessing
-from ssl_kit.provenance import (
+from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.checkpoints.provenance import (
     RECORD_KEY,
     CheckpointMismatchError,
     check_compatible,
@@ -22,7 +22,7 @@ from ssl_kit.provenance import (
 class RecordedPredictor:
     """Mixin of :class:`~ssl_kit.methods.base.SSLModule`: what the model was trained on, and prediction.
 
-    ``training_record`` (see :mod:`ssl_kit.provenance`) is set from the datamodule when training
+    ``training_record`` (see :mod:`ssl_kit.checkpoints.provenance`) is set from the datamodule when training
     starts and from the checkpoint when one is loaded; :meth:`predict_proba` applies its
     preprocessing to raw inputs, and :attr:`class_names` names the outputs.
     """

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.callbacks.population_batch_norm import PopulationBatchNorm
 from ssl_kit.defaults import (
     LOW_DIMENSIONAL_LADDER_NOISE,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import torch
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import check_rampup, frozen_batchnorm_stats, rampup, softmax_mse
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method

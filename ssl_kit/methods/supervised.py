@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.methods.registry import register_method
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from datamodules.labeled_unlabeled import MixedBatch
+from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.losses import (
     entropy_with_logits,
     fgm_perturbation,

@@ -101,7 +101,7 @@ class TextClassifier(nn.Module):
         """Take the word frequencies of a text datamodule (called by the method before training)."""
         counts = getattr(data, "token_counts", None)
         if counts is None:
-            raise ValueError(f"A text backbone needs token ids from a text datamodule (e.g. datamodules.TextDataModule); "
+            raise ValueError(f"A text backbone needs token ids from a text datamodule (e.g. ssl_kit.datamodules.TextDataModule); "
                              f"{type(data).__name__} gives none.")
         if len(counts) > len(self.token_counts):
             raise ValueError(f"The data's vocabulary has {len(counts)} entries but the backbone only "

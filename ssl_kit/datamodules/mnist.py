@@ -11,9 +11,9 @@ from typing import Any
 import torch
 from torchvision.datasets import MNIST
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
-from datamodules.preprocessing import Preprocessing
-from datamodules.splits import NumLabeled
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
+from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.splits import NumLabeled
 
 
 # Sizes and MD5 sums of the official, uncompressed idx files (torchvision only knows the .gz ones).

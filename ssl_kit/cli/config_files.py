@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.resources
 from pathlib import Path
 
 import ssl_kit
@@ -11,14 +11,20 @@ CONFIG_PACKAGE = "ssl_kit_configs"  # setup.py installs the top-level configs/ f
 
 
 def configs_dir() -> Path | None:
-    """The folder of the shipped configs: ``configs/`` beside a source checkout, else the installed copy."""
-    checkout = Path(ssl_kit.__file__).resolve().parents[1] / "configs"
-    if checkout.is_dir():
-        return checkout
-    spec = importlib.util.find_spec(CONFIG_PACKAGE)  # a folder without __init__.py: a namespace package
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        if Path(folder).is_dir():
-            return Path(folder)
+    """The folder of the shipped configs: the installed ``ssl_kit_configs`` package data, else the
+    ``configs/`` folder of the source checkout that holds this ``ssl_kit`` (its ``setup.py`` beside it).
+
+    A folder merely named ``configs`` elsewhere (the working directory, site-packages) is never used.
+    """
+    try:
+        folder = importlib.resources.files(CONFIG_PACKAGE)
+    except ModuleNotFoundError:
+        folder = None
+    if folder is not None and folder.is_dir():
+        return Path(str(folder))
+    checkout = Path(ssl_kit.__file__).resolve().parents[1]
+    if (checkout / "setup.py").is_file() and (checkout / "configs").is_dir():
+        return checkout / "configs"
     return None
 
 

@@ -8,10 +8,11 @@ from typing import Any, NamedTuple
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
-from datamodules.transforms import SCALINGS, Backend, Scaling, build_augmentation, scale_images
-from datamodules.preprocessing import Preprocessing
-from datamodules.zca import ZCA, fit_zca_cached
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
+from ssl_kit.datamodules.transforms import SCALINGS, Backend, Scaling, build_augmentation, scale_images
+from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.zca import ZCA, fit_zca_cached
+from ssl_kit.utils.paths import cache_dir
 
 
 class RawImages(NamedTuple):
@@ -31,7 +32,7 @@ class ImageDataModule(LabeledUnlabeledDataModule):
     """Images kept in memory as float tensors ``(C, H, W)``, preprocessed as a paper does.
 
     Subclasses implement :meth:`load_images` and set ``num_classes`` and ``input_shape``. The
-    pipeline is: ``uint8`` pixels -> :func:`~datamodules.transforms.scale_images` (``scaling``)
+    pipeline is: ``uint8`` pixels -> :func:`~ssl_kit.datamodules.transforms.scale_images` (``scaling``)
     -> optional ZCA whitening fitted on the training images (labeled, unlabeled and extra
     unlabeled, not the ``num_val`` validation images; no labels are used) and applied to every
     split -> at training time, optional translation / flip augmentation drawn independently for
@@ -43,11 +44,12 @@ class ImageDataModule(LabeledUnlabeledDataModule):
             ((x - 127.5) / 127.5) or ``"gan128"`` ((x - 127.5) / 128).
         zca: whiten with ZCA fitted on the training images.
         zca_eps: ZCA regulariser added to the covariance eigenvalues.
-        zca_cache_dir: where fitted ZCA transforms are cached; default ``<data_dir>/zca_cache``.
+        zca_cache_dir: where fitted ZCA transforms are cached; default the user cache folder (``$SSL_KIT_CACHE/zca``, see
+            :func:`ssl_kit.utils.paths.cache_dir`); data folders are only read.
         translate: random translation of training images by up to this many pixels (0: off).
         hflip: random horizontal flips of training images.
         augment_backend: ``"torch"`` (batch-level, default) or ``"albumentations"`` (per image).
-        **kwargs: see :class:`~datamodules.LabeledUnlabeledDataModule`.
+        **kwargs: see :class:`~ssl_kit.datamodules.LabeledUnlabeledDataModule`.
     """
 
     def __init__(
@@ -67,7 +69,7 @@ class ImageDataModule(LabeledUnlabeledDataModule):
         self.scaling = scaling
         self.zca = zca
         self.zca_eps = zca_eps
-        self.zca_cache_dir = zca_cache_dir or os.path.join(self.data_dir, "zca_cache")
+        self.zca_cache_dir = zca_cache_dir or str(cache_dir("zca"))
         self.translate = translate
         self.hflip = hflip
         self.augment_backend = augment_backend

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
 
 
 class DigitsDataModule(LabeledUnlabeledDataModule):
@@ -20,7 +20,7 @@ class DigitsDataModule(LabeledUnlabeledDataModule):
         num_labeled: labeled examples, class-balanced (50 by default: 5 per class).
         test_fraction: share of each class held out as the test set.
         data_seed: seed of the train / test division.
-        **kwargs: see :class:`~datamodules.LabeledUnlabeledDataModule`.
+        **kwargs: see :class:`~ssl_kit.datamodules.LabeledUnlabeledDataModule`.
     """
 
     def __init__(self, num_labeled: int = 50, test_fraction: float = 0.2, data_seed: int = 0, **kwargs: Any) -> None:

@@ -24,7 +24,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from torch.utils.data import DataLoader, TensorDataset
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, TransformedCollate, default_data_dir
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, TransformedCollate, default_data_dir
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one thread: the cores are the training's
 
@@ -150,7 +150,7 @@ class TextDataModule(LabeledUnlabeledDataModule):
         lowercase: lowercase (and strip accents) before splitting into words.
         predict_file: texts to classify with ``ssl-kit predict`` (``.txt``: one text per line, or
             any source of :func:`read_texts`); default: the test set.
-        **kwargs: see :class:`~datamodules.labeled_unlabeled.LabeledUnlabeledDataModule`.
+        **kwargs: see :class:`~ssl_kit.datamodules.labeled_unlabeled.LabeledUnlabeledDataModule`.
     """
 
     #: Networks and methods read this to know that inputs are token ids (0 = padding).

@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 
 from pytorch_lightning.cli import LightningArgumentParser
 
-from ssl_kit.imports import import_object
-from ssl_kit.provenance import CheckpointMismatchError, describe, read_record
+from ssl_kit.utils.imports import import_object
+from ssl_kit.checkpoints.provenance import CheckpointMismatchError, describe, read_record
 
 OPTIMIZER_REFUSAL = (
     "{flag} is not used by ssl-kit: every method builds its own optimiser(s) and learning-rate schedule "

@@ -14,14 +14,14 @@ from pytorch_lightning.callbacks import BasePredictionWriter, Callback, ModelChe
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 import ssl_kit.methods  # noqa: F401  (registers the method classes for class_path resolution)
-from datamodules import LabeledUnlabeledDataModule
+from ssl_kit.datamodules import LabeledUnlabeledDataModule
 from ssl_kit.callbacks import PredictionCSVWriter, StepProgressBar
-from ssl_kit.threads import ThreadPolicy
-from ssl_kit.checkpoint_io import AtomicCheckpointIO
-from ssl_kit.cli_errors import SSLKitArgumentParser, model_class_path, refuse_checkpoint_of_another_method
-from ssl_kit.config_files import resolve_config_args
+from ssl_kit.utils.threads import ThreadPolicy
+from ssl_kit.checkpoints.atomic import AtomicCheckpointIO
+from ssl_kit.cli.errors import SSLKitArgumentParser, model_class_path, refuse_checkpoint_of_another_method
+from ssl_kit.cli.config_files import resolve_config_args
 from ssl_kit.methods.base import SSLModule
-from ssl_kit.provenance import CheckpointMismatchError
+from ssl_kit.checkpoints.provenance import CheckpointMismatchError
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     # The training loader shards itself by rank (MixedBatchSampler); Lightning must not wrap it.
@@ -39,7 +39,7 @@ def default_callbacks(trainer_config: dict[str, Any]) -> list[Callback]:
     A progress bar (step-based for ``max_steps`` runs, per epoch otherwise); a checkpoint
     callback that also keeps ``last.ckpt``; ``predictions.csv`` for ``predict``
     (:class:`~ssl_kit.callbacks.PredictionCSVWriter`); the CPU thread policy
-    (:class:`~ssl_kit.threads.ThreadPolicy`: one thread for small models, ``SSL_KIT_NUM_THREADS``
+    (:class:`~ssl_kit.utils.threads.ThreadPolicy`: one thread for small models, ``SSL_KIT_NUM_THREADS``
     overrides it).
 
     Args:
@@ -90,7 +90,7 @@ class SSLKitCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Add :func:`default_callbacks` and atomic checkpoint writes
-        (:class:`~ssl_kit.checkpoint_io.AtomicCheckpointIO`) unless the config sets ``plugins``."""
+        (:class:`~ssl_kit.checkpoints.atomic.AtomicCheckpointIO`) unless the config sets ``plugins``."""
         config = self.config_init.get(self.subcommand) if self.subcommand else self.config_init
         trainer_config = {**dict(config.get("trainer") or {}), **kwargs}
         configured = trainer_config.get("callbacks") or []
@@ -117,7 +117,7 @@ def build_cli(args: list[str] | None = None, run: bool = True, **kwargs: Any) ->
         "subclass_mode_data": True,
         "trainer_defaults": TRAINER_DEFAULTS,
         "save_config_kwargs": {"overwrite": True},
-        # one-line errors with the closest valid key (ssl_kit.cli_errors)
+        # one-line errors with the closest valid key (ssl_kit.cli.errors)
         "parser_class": SSLKitArgumentParser,
         # every method builds its own optimiser(s) and schedule: --optimizer / --lr_scheduler are refused
         "auto_configure_optimizers": False,

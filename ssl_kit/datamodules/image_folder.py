@@ -14,8 +14,8 @@ from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
-from datamodules.images import ImageDataModule, RawImages
-from datamodules.splits import SplitIndices
+from ssl_kit.datamodules.images import ImageDataModule, RawImages
+from ssl_kit.datamodules.splits import SplitIndices
 
 
 def _hidden(relative: Path) -> bool:
@@ -96,7 +96,7 @@ class ImageFolderDataModule(ImageDataModule):
     Every image is converted to 8-bit RGB (or grayscale; 16-bit images are rescaled, not clipped),
     resized (aspect ratio kept) to the smallest size that covers ``image_size``, centre-cropped to
     ``image_size`` and kept in memory as ``uint8`` until the shared preprocessing (scaling, ZCA) of
-    :class:`~datamodules.images.ImageDataModule` turns it into floats. The unlabeled pool is every
+    :class:`~ssl_kit.datamodules.images.ImageDataModule` turns it into floats. The unlabeled pool is every
     labeled training image (labels dropped) plus all of ``unlabeled_dir``.
 
     Args:
@@ -109,8 +109,8 @@ class ImageFolderDataModule(ImageDataModule):
         grayscale: one channel instead of RGB.
         num_labeled: labeled examples drawn class-balanced from the training images; ``None``
             (default) uses every training image of ``labeled_dir`` as labeled.
-        **kwargs: preprocessing and augmentation (see :class:`~datamodules.images.ImageDataModule`)
-            and splits / batch sizes (see :class:`~datamodules.LabeledUnlabeledDataModule`).
+        **kwargs: preprocessing and augmentation (see :class:`~ssl_kit.datamodules.images.ImageDataModule`)
+            and splits / batch sizes (see :class:`~ssl_kit.datamodules.LabeledUnlabeledDataModule`).
 
     Example:
         >>> dm = ImageFolderDataModule("photos/labeled", unlabeled_dir="photos/unlabeled",

@@ -2,7 +2,7 @@
 
 Every checkpoint written by an :class:`~ssl_kit.methods.base.SSLModule` carries
 ``checkpoint["ssl_kit"]`` (:func:`training_record`): the method, the input shape, the number and
-names of the classes, the preprocessing (:class:`~datamodules.preprocessing.Preprocessing`,
+names of the classes, the preprocessing (:class:`~ssl_kit.datamodules.preprocessing.Preprocessing`,
 fitted whitening included) and the split's settings. Testing, resuming or predicting with a
 model or data that disagree stops with :class:`CheckpointMismatchError`, whose one message names
 both sides, e.g. ``"This checkpoint was trained as VAT on (1, 28, 28) inputs, 10 classes; this
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.preprocessing import Preprocessing
 
 #: Key of the record in a checkpoint.
 RECORD_KEY = "ssl_kit"

@@ -5,7 +5,7 @@ that pipeline so a trained model can apply it to new raw inputs:
 
 * ``kind="none"``: inputs are used as given (tensors a user passed to ``from_tensors``, the toy
   sets, rows of features);
-* ``kind="images"``: ``uint8`` pixels ``(N, C, H, W)`` -> :func:`~datamodules.transforms.scale_images`
+* ``kind="images"``: ``uint8`` pixels ``(N, C, H, W)`` -> :func:`~ssl_kit.datamodules.transforms.scale_images`
   (``scaling``) -> optional ZCA whitening (the fitted transform is stored) -> optional
   flattening; image *files* are first read as the datamodule read them (8-bit RGB or grayscale,
   resized to cover ``image_size`` with the aspect ratio kept, centre-cropped).
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from datamodules.transforms import SCALINGS, scale_images
-from datamodules.zca import ZCA
+from ssl_kit.datamodules.transforms import SCALINGS, scale_images
+from ssl_kit.datamodules.zca import ZCA
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Preprocessing:
 
     Attributes:
         kind: ``"none"`` (identity) or ``"images"``.
-        scaling: pixel scaling name (:data:`~datamodules.transforms.SCALINGS`) for images.
+        scaling: pixel scaling name (:data:`~ssl_kit.datamodules.transforms.SCALINGS`) for images.
         zca: the fitted ZCA transform, if the images were whitened.
         image_size: ``(height, width)`` the images were resized / cropped to.
         channels: 1 (grayscale) or 3 (RGB).
@@ -123,7 +123,7 @@ class Preprocessing:
         """Read image files as the training datamodule read its images: ``uint8 (N, C, H, W)``."""
         from torchvision import transforms as T
 
-        from datamodules.image_folder import _ResizeToCover, load_rgb  # noqa: PLC2701 (this package's own helper)
+        from ssl_kit.datamodules.image_folder import _ResizeToCover, load_rgb  # noqa: PLC2701 (this package's own helper)
 
         if self.kind != "images":
             raise ValueError("This model was not trained on images; give it a tensor or CSV file instead.")

@@ -12,12 +12,13 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset, default_collate
 
-from datamodules.preprocessing import Preprocessing
-from datamodules.sampler import MixedBatchSampler
-from datamodules.splits import NumLabeled, SplitIndices, check_num_labeled, labeled_split
-from datamodules.strong_augment import build_strong_augmentation
-from datamodules.transforms import single_threaded
-from datamodules.user_inputs import ArrayLike, as_input_tensor, encode_labels, read_dataset
+from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.sampler import MixedBatchSampler
+from ssl_kit.datamodules.splits import NumLabeled, SplitIndices, check_num_labeled, labeled_split
+from ssl_kit.datamodules.strong_augment import build_strong_augmentation
+from ssl_kit.datamodules.transforms import single_threaded
+from ssl_kit.datamodules.user_inputs import ArrayLike, as_input_tensor, encode_labels, read_dataset
+from ssl_kit.utils.paths import default_data_dir
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -38,11 +39,6 @@ class MixedBatch(NamedTuple):
 def _identity(x: torch.Tensor) -> torch.Tensor:
     """The second view of data without augmentation: the inputs themselves."""
     return x
-
-
-def default_data_dir() -> str:
-    """Data root: the ``SSL_KIT_DATA`` environment variable, else ``./data``."""
-    return os.environ.get("SSL_KIT_DATA", "./data")
 
 
 class _UnlabeledPool:
@@ -194,7 +190,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
             ``MixedBatch.x_u_strong``: ``"weak"`` (another independent draw of the training
             augmentation; the inputs themselves when there is none), ``"strong"`` (the training
             augmentation then RandAugment + Cutout for images, Gaussian noise + feature dropout for
-            other inputs; see :func:`~datamodules.strong_augment.build_strong_augmentation`) or
+            other inputs; see :func:`~ssl_kit.datamodules.strong_augment.build_strong_augmentation`) or
             ``None`` (no second view).
         strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
             ``noise_std``, ``feature_drop`` for other inputs, by default of VAT's default radius,
@@ -379,7 +375,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         return split
 
     def draw_split(self, y_train: torch.Tensor) -> SplitIndices:
-        """The labeled / unlabeled / validation split (default: :func:`~datamodules.splits.labeled_split`)."""
+        """The labeled / unlabeled / validation split (default: :func:`~ssl_kit.datamodules.splits.labeled_split`)."""
         return labeled_split(y_train, self.num_labeled, self.num_classes, self.split_seed, self.num_val,
                              self.stratified)
 
@@ -597,7 +593,7 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
     ) -> TensorDataModule:
         """A datamodule over in-memory tensors or NumPy arrays (``kwargs`` go to :class:`LabeledUnlabeledDataModule`).
 
-        Labels may be indices, other integers or names (see :func:`~datamodules.user_inputs.encode_labels`).
+        Labels may be indices, other integers or names (see :func:`~ssl_kit.datamodules.user_inputs.encode_labels`).
         ``x_unlabeled`` (optional) holds inputs without any labels; they are appended to the
         unlabeled pool.
 
@@ -613,8 +609,8 @@ class LabeledUnlabeledDataModule(pl.LightningDataModule):
         cls, train: Dataset, test: Dataset, num_classes: int | None = None, **kwargs: Any
     ) -> TensorDataModule:
         """A datamodule over two datasets (read once into memory) whose items are ``(x, y)`` pairs or dicts
-        with an input key (``"x"``, ``"input"``, ``"image"``, ... :data:`~datamodules.user_inputs.INPUT_KEYS`)
-        and a label key (``"y"``, ``"label"``, ``"target"``, ... :data:`~datamodules.user_inputs.LABEL_KEYS`)."""
+        with an input key (``"x"``, ``"input"``, ``"image"``, ... :data:`~ssl_kit.datamodules.user_inputs.INPUT_KEYS`)
+        and a label key (``"y"``, ``"label"``, ``"target"``, ... :data:`~ssl_kit.datamodules.user_inputs.LABEL_KEYS`)."""
         x_train, y_train = read_dataset(train)
         x_test, y_test = read_dataset(test)
         return TensorDataModule(x_train, y_train, x_test, y_test, num_classes=num_classes, **kwargs)
@@ -635,7 +631,7 @@ class TensorDataModule(LabeledUnlabeledDataModule):
         x_test: test inputs.
         y_test: test labels.
         num_classes: number of classes when the labels are indices ``0..K-1`` (a class may be
-            absent from the data); default: inferred by :func:`~datamodules.user_inputs.encode_labels`
+            absent from the data); default: inferred by :func:`~ssl_kit.datamodules.user_inputs.encode_labels`
             (``0..max`` for indices, else one class per distinct label).
         x_unlabeled: optional inputs without labels, appended to the unlabeled pool.
         class_names: names of the classes in index order (or the vocabulary of name labels);

@@ -1,7 +1,7 @@
 """Reference models without a training loop, for benchmark rows beside the networks.
 
 A reference is a ``callable(datamodule) -> test error (%)`` named in a grid's method entry
-(``reference: ssl_kit.reference.tfidf_logistic_regression``); the runner builds the datamodule
+(``reference: ssl_kit.benchmark.reference.tfidf_logistic_regression``); the runner builds the datamodule
 from the entry's config, exactly as for the other rows, and records the returned error.
 """
 
@@ -20,7 +20,7 @@ def tfidf_logistic_regression(data: Any, all_labels: bool = False, c: float = 1.
     the labeled texts only; no unlabeled text is used. Deterministic given the split.
 
     Args:
-        data: a :class:`datamodules.TextDataModule` (raw ``texts`` and ``labels`` per split).
+        data: a :class:`ssl_kit.datamodules.TextDataModule` (raw ``texts`` and ``labels`` per split).
         all_labels: train on every training text outside the validation split instead.
         c: inverse L2 strength of the logistic regression (scikit-learn's default 1).
 

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torchvision.datasets import SVHN
 
-from datamodules.images import ImageDataModule, RawImages
-from datamodules.splits import NumLabeled
+from ssl_kit.datamodules.images import ImageDataModule, RawImages
+from ssl_kit.datamodules.splits import NumLabeled
 
 
 class _SVHNWithoutChecksums(SVHN):
@@ -36,8 +36,8 @@ class SVHNDataModule(ImageDataModule):
         download: let torchvision download the files when they are missing.
         verify_checksums: check the files' MD5 against the official ones (switch off only for
             files that are not the official ones, e.g. in tests).
-        **kwargs: preprocessing and augmentation (see :class:`~datamodules.images.ImageDataModule`)
-            and splits / batch sizes (see :class:`~datamodules.LabeledUnlabeledDataModule`).
+        **kwargs: preprocessing and augmentation (see :class:`~ssl_kit.datamodules.images.ImageDataModule`)
+            and splits / batch sizes (see :class:`~ssl_kit.datamodules.LabeledUnlabeledDataModule`).
     """
 
     default_labeled_batch_size = 32

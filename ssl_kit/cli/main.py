@@ -1,6 +1,6 @@
 """``ssl-kit``: the Lightning commands of every method and datamodule, plus ``benchmark`` and ``demo``.
 
-This module only dispatches: the Lightning CLI lives in :mod:`ssl_kit.lightning_cli` (which the
+This module only dispatches: the Lightning CLI lives in :mod:`ssl_kit.cli.lightning` (which the
 benchmark runner also uses), so neither the runner nor the CLI imports the other in a cycle.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from ssl_kit.lightning_cli import SSLKitCLI, build_cli
+from ssl_kit.cli.lightning import SSLKitCLI, build_cli
 
 __all__ = ["COMMANDS", "SSLKitCLI", "build_cli", "main"]
 
@@ -25,12 +25,12 @@ LIGHTNING_COMMANDS = {
 COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("ssl_kit.benchmark", "methods x settings x seeds side by side: ssl-kit benchmark --config "
                                        "configs/benchmark/<grid>.yaml (CSV, Markdown table, plot)"),
-    "demo": ("ssl_kit.demo", "supervised vs VAT on the rings toy, with decision-boundary plots"),
+    "demo": ("ssl_kit.cli.demo", "supervised vs VAT on the rings toy, with decision-boundary plots"),
     "robustness": ("ssl_kit.evaluation.attack", "test error of a checkpoint under an L2 adversarial attack of "
                                                 "radius eps, on any datamodule"),
     "refit-bn": ("ssl_kit.evaluation.batch_norm", "recompute a checkpoint's batch-norm statistics over its "
                                                   "unlabeled pool, then test"),
-    "predict-files": ("ssl_kit.predict", "predict new inputs (a folder of images, .npy/.npz/.pt, .csv rows) with "
+    "predict-files": ("ssl_kit.checkpoints.predict", "predict new inputs (a folder of images, .npy/.npz/.pt, .csv rows) with "
                                          "a checkpoint: ssl-kit predict-files --ckpt last.ckpt --inputs photos/"),
 }
 

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import torch
 
-from datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
-from datamodules.splits import NumLabeled
+from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
+from ssl_kit.datamodules.splits import NumLabeled
 
 
 def make_rings(n: int, noise: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

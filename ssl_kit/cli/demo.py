@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from datamodules import ToyDataModule
+from ssl_kit.datamodules import ToyDataModule
 from ssl_kit.callbacks.decision_boundary import plot_decision_boundary
 from ssl_kit.methods import VAT, Supervised
 from ssl_kit.methods.base import SSLModule
-from ssl_kit.threads import ThreadPolicy
+from ssl_kit.utils.threads import ThreadPolicy
 
 DEMO_STEPS = 1000
 

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from datamodules.transforms import single_threaded
+from ssl_kit.datamodules.transforms import single_threaded
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from datamodules.image_folder import list_images
-from datamodules.preprocessing import Preprocessing
-from datamodules.user_inputs import INPUT_KEYS, LABEL_KEYS
-from ssl_kit.provenance import read_record
+from ssl_kit.datamodules.image_folder import list_images
+from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.user_inputs import INPUT_KEYS, LABEL_KEYS
+from ssl_kit.checkpoints.provenance import read_record
 
 TENSOR_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 ID_COLUMNS = ("id", "name", "file", "filename")

@@ -1,0 +1,1 @@
+"""The shipped YAML configs, installed as the ``ssl_kit_configs`` package data."""

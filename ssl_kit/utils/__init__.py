@@ -1,0 +1,1 @@
+"""Small runtime helpers: CPU thread counts and objects named by dotted paths."""
