@@ -39,5 +39,5 @@ setup(
         # the TF-IDF text baseline:
         "extras": ["scikit-learn>=1.3", "datasets>=2.14"],
     },
-    entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli.main:main"]},
+    entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli.commands:main"]},
 )

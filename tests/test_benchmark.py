@@ -14,7 +14,7 @@ import yaml
 
 import ssl_kit.benchmark.api as api
 import ssl_kit.benchmark.runner
-import ssl_kit.cli
+from ssl_kit.cli.lightning import build_cli
 from conftest import REPO
 from ssl_kit.benchmark import GridError, load_grid, parse_grid, read_results, run_benchmark
 from ssl_kit.benchmark.report import markdown_table
@@ -315,7 +315,7 @@ def _build_first_seed_of_every_run(grid, tmp_path: Path, monkeypatch: pytest.Mon
     _fake_png_folder(tmp_path / "data" / "mnist_png")  # the small grid's image-folder setting reads it
     monkeypatch.chdir(tmp_path)  # its relative data paths; the grid's config paths are resolved
     for spec in first_seed.values():
-        cli = ssl_kit.cli.build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
+        cli = build_cli(spec.cli_args() + runner_args(tmp_path), run=False, save_config_callback=None,
                                     parser_kwargs={"exit_on_error": False})
         assert isinstance(cli.model, SSLModule), spec.run_id
 

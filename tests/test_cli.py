@@ -141,8 +141,8 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_cli_is_imported_by_no_library_module() -> None:
-    """``ssl_kit.cli.main`` dispatches to the benchmark and the demo; nothing they import leads back to it."""
-    dispatcher = ("ssl_kit.cli.main", "ssl_kit.cli.demo")
+    """``ssl_kit.cli.commands`` dispatches to the benchmark and the demo; nothing they import leads back to it."""
+    dispatcher = ("ssl_kit.cli.commands", "ssl_kit.cli.demo")
     importers = [p for p in (REPO / "ssl_kit").rglob("*.py")
                  if p.parent.name != "cli" and any(n == "ssl_kit.cli" or n.startswith(dispatcher)
                                                   for n in imported_modules(p))]
