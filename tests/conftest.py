@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import ssl_kit  # noqa: F401  (importing it makes a relative $SSL_KIT_DATA absolute, once)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -16,6 +18,19 @@ if "SSL_KIT_DATA" not in os.environ and SHARED_DATA.is_dir():
     os.environ["SSL_KIT_DATA"] = str(SHARED_DATA)
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+#: What ``-m "not slow"`` leaves out: tests that start processes (every DDP run), run every shipped
+#: config, or train on generated image files. CI runs everything.
+SLOW_MODULES = {"test_ddp.py", "test_configs.py"}
+SLOW_NAME_PARTS = ("ddp", "fast_dev_run_on_fake_files", "through_the_cli", "leaves_the_matplotlib_backend",
+                   "without_loading_torch", "user_package")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow tests (see :data:`SLOW_MODULES`) so ``pytest -m "not slow"`` is a fast loop."""
+    for item in items:
+        if item.path.name in SLOW_MODULES or any(part in item.name for part in SLOW_NAME_PARTS):
+            item.add_marker(pytest.mark.slow)
 
 
 def real_mnist_available() -> bool:

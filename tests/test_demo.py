@@ -30,3 +30,22 @@ def test_demo_refuses_a_non_positive_step_count(capsys: pytest.CaptureFixture) -
     with pytest.raises(SystemExit):
         main(["--steps", "0"])
     assert "--steps must be positive" in capsys.readouterr().err
+
+
+def test_demo_progress_bar_counts_steps_not_epochs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run bounded by max_steps alone showed "Epoch 99/-2" with Lightning's per-epoch bar."""
+    import pytorch_lightning as pl
+
+    from ssl_kit.callbacks import StepProgressBar
+
+    bars = []
+    build = pl.Trainer
+
+    def spy(*args: object, **kwargs: object) -> pl.Trainer:
+        trainer = build(*args, **kwargs)
+        bars.append(trainer.progress_bar_callback)
+        return trainer
+
+    monkeypatch.setattr(pl, "Trainer", spy)
+    run_demo(str(tmp_path), seed=1, steps=2)
+    assert len(bars) == 2 and all(isinstance(bar, StepProgressBar) for bar in bars)

@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 
 from ssl_kit.datamodules import ToyDataModule
 from ssl_kit.callbacks.decision_boundary import plot_decision_boundary
+from ssl_kit.callbacks.step_progress import StepProgressBar
 from ssl_kit.methods import VAT, Supervised
 from ssl_kit.methods.base import SSLModule
 from ssl_kit.utils.threads import ThreadPolicy
@@ -43,7 +44,7 @@ def run_demo(output_dir: str = "demo_output", seed: int = 1, steps: int = DEMO_S
         trainer = pl.Trainer(
             max_steps=steps, logger=False, enable_checkpointing=False, enable_model_summary=False,
             use_distributed_sampler=False, default_root_dir=out, num_sanity_val_steps=0, limit_val_batches=0,
-            accelerator="cpu", devices=1, callbacks=[ThreadPolicy()],
+            accelerator="cpu", devices=1, callbacks=[ThreadPolicy(), StepProgressBar()],
         )
         start = time.perf_counter()
         trainer.fit(model, data)
