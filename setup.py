@@ -13,6 +13,7 @@ setup(
     description="Semi-supervised learning (VAT, Improved GAN, Ladder / VAN) on PyTorch Lightning",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
     packages=[*find_packages(include=["ssl_kit", "ssl_kit.*", "datamodules"]), "ssl_kit_configs"],
     # The top-level configs/ folder is installed as ssl_kit_configs, so that
@@ -31,13 +32,17 @@ setup(
         "scipy>=1.10",  # torchvision's SVHN reader uses scipy.io.loadmat
         "PyYAML>=6",
         "tokenizers>=0.15",  # the word-level vocabulary of TextDataModule
+        "pandas>=2.0",  # tables from CSV / TSV / Parquet files
+        "pyarrow>=14",  # Parquet
+        "scikit-learn>=1.3",  # the tables' encoders and imputers, the bundled small data sets, TF-IDF
     ],
     extras_require={
-        "test": ["pytest>=8", "scikit-learn>=1.3", "datasets>=2.14"],
+        "test": ["pytest>=8", "datasets>=2.14", "submitit>=1.5", "ruff>=0.6"],
+        # `ssl-kit benchmark --launcher submitit`: a grid's runs as SLURM jobs
+        "cluster": ["submitit>=1.5"],
         "tensorboard": ["tensorboard>=2.12"],
-        # DigitsDataModule (sklearn's 8x8 digits), TextDataModule.from_hf / datasets.Dataset inputs,
-        # the TF-IDF text baseline:
-        "extras": ["scikit-learn>=1.3", "datasets>=2.14"],
+        # TextDataModule.from_hf / datasets.Dataset inputs:
+        "extras": ["datasets>=2.14"],
     },
     entry_points={"console_scripts": ["ssl-kit=ssl_kit.cli.commands:main"]},
 )
