@@ -3,7 +3,7 @@
 Used to choose the constants of :mod:`ssl_kit.defaults` (the relative radius, the EMA horizon) and
 to check that each method's defaults beat the supervised baseline. Example::
 
-    OMP_NUM_THREADS=1 python benchmarks/defaults_sweep.py --data rings moons digits \\
+    OMP_NUM_THREADS=1 python experiments/defaults_sweep.py --data rings moons digits \\
         --method vat --eps-fraction 0.05 0.1 0.2 0.3 --seeds 1 2 3 --steps 1000 --out sweep.csv
 """
 

@@ -3,7 +3,7 @@
 The small-data grid's ``mnist100_png`` setting (``configs/benchmark/small.yaml``) reads it through
 :class:`ssl_kit.datamodules.ImageFolderDataModule`, so the image-folder path is measured on real images::
 
-    python -m benchmarks.export_mnist_png --out data/mnist_png
+    python -m experiments.export_mnist_png --out data/mnist_png
 
 writes ``data/mnist_png/{train,test}/<digit>/<index>.png`` (60,000 + 10,000 8-bit grayscale files,
 about 1 minute) from the raw files under ``$SSL_KIT_DATA/MNIST/raw`` (or ``--data_dir``). Files

@@ -6,8 +6,8 @@ texts only (the baseline uses no unlabeled data). ``--all_labels`` trains on eve
 
 Usage::
 
-    python benchmarks/text_linear_baseline.py --dataset rotten_tomatoes --num_labeled 500
-    python benchmarks/text_linear_baseline.py --dataset 20newsgroups --num_labeled 400 --split_seeds 0 1 2
+    python experiments/text_linear_baseline.py --dataset rotten_tomatoes --num_labeled 500
+    python experiments/text_linear_baseline.py --dataset 20newsgroups --num_labeled 400 --split_seeds 0 1 2
 """
 
 from __future__ import annotations
