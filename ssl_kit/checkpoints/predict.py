@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,20 +39,14 @@ ID_COLUMNS = ("id", "name", "file", "filename")
 
 
 def method_class(name: str) -> type:
-    """The method class called ``name`` (registry ``ssl_kit.METHODS`` if present, else ``ssl_kit.methods``)."""
-    import ssl_kit
-    import ssl_kit.methods
+    """The method class a checkpoint names (see :func:`ssl_kit.methods.registry.get_method`)."""
+    from ssl_kit.methods.registry import get_method
 
-    registry = getattr(ssl_kit, "METHODS", None) or {}
-    cls = registry.get(name) if hasattr(registry, "get") else None
-    cls = cls or getattr(ssl_kit.methods, name, None)
-    if cls is None and "." in name:  # a user's own method, recorded by import path
-        module, _, attr = name.rpartition(".")
-        cls = getattr(importlib.import_module(module), attr, None)
-    if cls is None:
+    try:
+        return get_method(name)
+    except KeyError:
         raise ValueError(f"The checkpoint names the method {name!r}, which is not installed here; import the module "
-                         "that defines it first, or call TheMethod.load_from_checkpoint(path).")
-    return cls
+                         "that defines it first, or call TheMethod.load_from_checkpoint(path).") from None
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
@@ -77,8 +70,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
         name = hparams.get("_class_path")
         if name is None:
             raise ValueError(f"{path} records no method (not written by ssl_kit?); use TheMethod.load_from_checkpoint.")
-    model = method_class(name.rpartition(".")[2] if name.startswith("ssl_kit.") else name).load_from_checkpoint(
-        path, map_location=map_location)
+    model = method_class(name).load_from_checkpoint(path, map_location=map_location)
     return model.eval()
 
 

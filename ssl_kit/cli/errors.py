@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 from pytorch_lightning.cli import LightningArgumentParser
 
-from ssl_kit.utils.imports import import_object
 from ssl_kit.checkpoints.provenance import CheckpointMismatchError, describe, read_record
 
 OPTIMIZER_REFUSAL = (
@@ -53,9 +52,11 @@ def closest(word: str, candidates: list[str]) -> str | None:
 
 
 def _import(path: str) -> type | None:
+    from ssl_kit.methods.registry import get_method
+
     try:
-        return import_object(path, default_module="ssl_kit.methods")
-    except ImportError:
+        return get_method(path)
+    except KeyError:
         return None
 
 

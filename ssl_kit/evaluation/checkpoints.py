@@ -16,15 +16,16 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
 import ssl_kit.datamodules  # noqa: F401  (registers the datamodule classes for short class names)
-from ssl_kit.utils.imports import import_object
+from ssl_kit.checkpoints.predict import load
 from ssl_kit.methods.base import SSLModule
+from ssl_kit.methods.registry import get_method
 
 
 def _model_class(name: str) -> type[SSLModule]:
-    """``module.Class`` or a bare class name of :mod:`ssl_kit.methods`."""
+    """``module.Class`` or a registered method name (:func:`~ssl_kit.methods.registry.get_method`)."""
     try:
-        found = import_object(name, default_module="ssl_kit.methods")
-    except ImportError:
+        found = get_method(name)
+    except KeyError:
         found = None
     if not (isinstance(found, type) and issubclass(found, pl.LightningModule)):
         raise ValueError(f"{name!r} is not a LightningModule class; pass model_class='module.Class'.")
@@ -44,10 +45,9 @@ def load_checkpoint(path: str | Path, model_class: str | None = None) -> SSLModu
         model_class: ``module.Class`` or a method name such as ``VAT``; default: the class the
             Lightning CLI recorded in the checkpoint's hyper-parameters (``_class_path``).
     """
-    name = model_class or read_checkpoint(path).get("hyper_parameters", {}).get("_class_path")
-    if not name:
-        raise ValueError(f"{path} does not record its model class; pass model_class (e.g. 'VAT').")
-    return _model_class(name).load_from_checkpoint(path, map_location="cpu").eval()
+    if model_class is None:
+        return load(path)  # the method the checkpoint records, as ssl_kit.load reads it
+    return _model_class(model_class).load_from_checkpoint(path, map_location="cpu").eval()
 
 
 def run_config(checkpoint_path: str | Path) -> Path:

@@ -7,7 +7,10 @@ The CLI help, the docs table and the tests iterate over :data:`METHODS`; a confi
 
 from __future__ import annotations
 
+import importlib
 from typing import TypeVar
+
+from ssl_kit.utils.imports import import_object
 
 T = TypeVar("T", bound=type)
 
@@ -28,12 +31,25 @@ def register_method(cls: T) -> T:
 
 
 def get_method(name: str) -> type:
-    """The registered method class called ``name`` (e.g. ``"VAT"``).
+    """The method class called ``name``: the one lookup of configs, checkpoints and the CLI.
+
+    Args:
+        name: a registered class name (``"VAT"``), the import path of a shipped method
+            (``ssl_kit.methods.vat.VAT``) or of a user's own class (``my_package.MyMethod``).
 
     Raises:
-        KeyError: no method has that name; the message lists the known ones.
+        KeyError: no method has that name; the message lists the registered ones.
     """
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise KeyError(f"Unknown method {name!r}; registered methods: {', '.join(sorted(METHODS))}.") from None
+    importlib.import_module("ssl_kit.methods")  # every shipped method registers itself on import
+    short = name.rpartition(".")[2]
+    if name in METHODS or (name.startswith("ssl_kit.") and short in METHODS):
+        return METHODS[short]
+    if "." in name:
+        try:
+            found = import_object(name)
+        except ImportError:
+            found = None
+        if isinstance(found, type):
+            return found
+    raise KeyError(f"Unknown method {name!r}; registered methods: {', '.join(sorted(METHODS))}, or the import path "
+                   "of your own class (my_package.MyMethod).")
