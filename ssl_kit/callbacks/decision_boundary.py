@@ -9,12 +9,11 @@ import pytorch_lightning as pl
 import torch
 
 from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule
-from ssl_kit.methods.base import SSLModule
 
 
 @torch.no_grad()
 def plot_decision_boundary(
-    model: SSLModule, data: LabeledUnlabeledDataModule, path: str | Path, title: str = "", resolution: int = 200
+    model: pl.LightningModule, data: LabeledUnlabeledDataModule, path: str | Path, title: str = "", resolution: int = 200
 ) -> Path:
     """Draw p(y=1|x) over the plane, the unlabeled points (grey) and the labeled ones (coloured).
 
@@ -66,5 +65,5 @@ class DecisionBoundaryPlot(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         log_dir = Path(trainer.log_dir or trainer.default_root_dir)  # a collective: every rank asks
-        if trainer.is_global_zero and isinstance(pl_module, SSLModule):
+        if trainer.is_global_zero and hasattr(pl_module, "eval_classifier"):
             plot_decision_boundary(pl_module, trainer.datamodule, log_dir / self.filename)
