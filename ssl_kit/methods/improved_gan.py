@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -133,15 +133,15 @@ class ImprovedGAN(SSLModule):
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        generator: str = "auto",
+        generator: Literal["auto", "gan_mlp", "gan_conv"] = "auto",
         generator_kwargs: dict[str, Any] | None = None,
         adam_eps: float = 1e-8,
         eps_in_sqrt: bool = True,
         unsup_weight: float = 1.0,
         explicit_fake_logit: bool = False,
         label_smoothing: float = 0.0,
-        feature_matching: str = "auto",
-        generator_batch: str = "split",
+        feature_matching: Literal["auto", "l1", "l2"] = "auto",
+        generator_batch: Literal["split", "same"] = "split",
         data_init: bool = True,
         backbone: str = "auto",
         lr: float = 3e-3,
@@ -246,7 +246,7 @@ class ImprovedGAN(SSLModule):
 
         Also returns the logits of ``x_u`` (all outputs, the explicit fake logit included if any).
         """
-        hp, disc = self.hparams, self.discriminator
+        hp = self.hparams
         with torch.no_grad():
             fake = self.generator.generate(len(x_u))
         logits_l, logits_u, logits_f = self._discriminate_parts(batch.x_l, x_u, fake)
