@@ -162,7 +162,9 @@ def _trainer(tmp_path: Path, **kwargs) -> pl.Trainer:
 def test_every_method_fast_dev_run(method: type, tmp_path: Path) -> None:
     model = method(2, (4,), backbone_kwargs=NET, threshold=0.5) if method in (PseudoLabel, FixMatch) else \
         method(2, (4,), backbone_kwargs=NET)
-    _trainer(tmp_path, fast_dev_run=2).fit(model, datamodule=_vector_data())
+    trainer = _trainer(tmp_path, fast_dev_run=2)
+    trainer.fit(model, datamodule=_vector_data())
+    assert trainer.global_step == 2 and torch.isfinite(trainer.callback_metrics["train/loss"])
 
 
 def test_fixmatch_on_images_with_wrn_sgd_and_cosine(tmp_path: Path) -> None:

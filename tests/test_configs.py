@@ -1,13 +1,14 @@
-"""Every training config in configs/ runs end to end with ``fast_dev_run`` through ``main``."""
+"""Every training config in configs/ runs end to end with ``fast_dev_run`` through the Lightning CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import REAL_DATA_FILES, REPO, real_data_available
-from ssl_kit.cli import main
+from ssl_kit.cli.lightning import build_cli
 
 # Grids and the parts they combine (configs/benchmark/<grid>/...) are not training configs on their own.
 TRAINING_CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml")
@@ -30,8 +31,12 @@ def test_config_fast_dev_run(config: Path, tmp_path: Path, monkeypatch: pytest.M
     if needs_missing_data(config):
         pytest.skip(f"real {dataset_of(config)} data not present (tests/test_data_images.py runs it on fake files)")
     monkeypatch.chdir(tmp_path)
-    main(["fit", "--config", str(config), "--trainer.fast_dev_run", "true", "--trainer.logger", "false",
-          "--trainer.enable_progress_bar", "false"])
+    cli = build_cli(["--config", str(config), "--trainer.fast_dev_run", "true", "--trainer.logger", "false",
+                     "--trainer.enable_progress_bar", "false"], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.trainer.state.finished and cli.trainer.global_step >= 1
+    loss = cli.trainer.callback_metrics.get("train/loss")
+    assert loss is not None and torch.isfinite(loss), config
 
 
 def test_configs_exist() -> None:

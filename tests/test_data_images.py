@@ -404,7 +404,10 @@ def test_image_folder_end_to_end_training(photos: Path, tmp_path: Path, monkeypa
           "--data.image_size", "16", "--data.translate", "2", "--data.hflip", "true",
           "--data.labeled_batch_size", "4", "--data.unlabeled_batch_size", "8",
           "--trainer.max_steps", "3", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
-          "--trainer.enable_checkpointing", "false"])
+          "--trainer.default_root_dir", str(tmp_path)])
+    ckpt = torch.load(next(tmp_path.glob("**/last.ckpt")), map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 3
+    assert ckpt["ssl_kit"]["input_shape"] == [3, 16, 16] or tuple(ckpt["ssl_kit"]["input_shape"]) == (3, 16, 16)
 
 
 # ----------------------------------------------------------------------------- configs on fake data
