@@ -13,6 +13,7 @@ from typing import Any
 from rich.markup import escape
 
 from ssl_kit.benchmark.grid import Grid, GridError, RunSpec, load_grid
+from ssl_kit.benchmark.parallel import default_jobs, run_parallel, under_launcher
 from ssl_kit.benchmark.progress import GridProgress, RunProgressCallback
 from ssl_kit.benchmark.report import write_report
 from ssl_kit.benchmark.results import FAILED, OK, read_results, record
@@ -57,8 +58,11 @@ def run_benchmark(
     shard: tuple[int, int] | None = None,
     settings: list[str] | None = None,
     seeds: list[int] | None = None,
+    jobs: int | None = 1,
+    launcher: str | None = None,
+    cluster: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every unfinished run of a grid, one after another, and write the report.
+    """Run every unfinished run of a grid (one after another, ``jobs`` at once, or on a cluster) and write the report.
 
     ``results.csv`` is rewritten (atomically) after every run, so an interrupted grid resumes
     where it stopped: a run is skipped when the CSV has a finished row with the same resume key
@@ -76,6 +80,11 @@ def run_benchmark(
         shard: ``(k, n)``: run only the runs whose index in the grid is ``k`` modulo ``n``, so that
             ``n`` processes (one per GPU or node) share a grid and one output folder; the CSV is
             updated under a file lock.
+        jobs: runs at once on this machine, each in its own worker process (:mod:`.parallel`);
+            ``None``: one per visible GPU, else 1. With 1 the runs run in this process.
+        launcher: ``"local"`` (this machine, ``jobs``), ``"submitit"`` (a cluster, :mod:`.launchers`)
+            or ``None``: submitit when the grid file has a ``launcher:`` block, else local.
+        cluster: submitit executor (``slurm``, ``local``, ``debug``), beating the grid's ``launcher.cluster``.
 
     Under a multi-process launcher (``torchrun``, ``srun``), every rank walks the same grid and
     joins each run's DDP group; only global rank 0 writes the CSV, the report and the display.
@@ -100,24 +109,54 @@ def run_benchmark(
             raise GridError(f"shard {k}/{n}: need 0 <= k < n.")
         specs = [s for i, s in enumerate(specs) if i % n == k]
     todo = [s for s in specs if not is_done(by_id.get(s.run_id), s, retry_failed)]
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise GridError(f"--jobs must be at least 1, got {jobs}.")
+    if launcher not in (None, "local", "submitit"):
+        raise GridError(f"launcher must be 'local' or 'submitit', got {launcher!r}.")
+    if launcher == "submitit" or (launcher is None and (grid.launcher or cluster)):
+        from ssl_kit.benchmark.launchers import run_submitit  # submitit only when asked for
+
+        if zero:
+            run_submitit(grid, todo, out, [s.run_id for s in all_specs], cluster, progress,
+                         skipped=len(specs) - len(todo))
+        return report_only(grid, out) if zero else []
+    if jobs > 1 and under_launcher():
+        raise GridError(f"--jobs {jobs} under torchrun / srun: every rank already walks the grid; "
+                        "leave --jobs out (or use --shard K/N without a launcher).")
     with _quiet_lightning(), GridProgress(len(todo), enabled=progress and zero) as display:
         if progress and len(todo) < len(specs):
             display.progress.console.print(f"{len(specs) - len(todo)} of {len(specs)} runs already done "
                                            f"in {csv_path}; skipping them.")
-        for spec in todo:
-            label = f"{spec.method} / {spec.setting} / seed {spec.seed}"
-            display.start_run(label)
-            row = execute_run(spec, out, callbacks=[RunProgressCallback(display)])
-            if zero:
+        if jobs > 1 and todo:
+            def on_row(spec: RunSpec, row: dict[str, Any], slot: int) -> None:
                 record(csv_path, row, order=lambda rows: in_grid_order(rows, all_specs))
-            if row["status"] == OK:
-                display.end_run(f"[green]done[/] {escape(label)}: test error {row['test_error']:.2f}% "
-                                f"({row['wall_time_s']:.0f} s)")
-            else:
-                display.end_run(f"[red]failed[/] {escape(label)}: {escape(str(row['error']))}")
+                display.end_slot(slot, row_message(spec, row))
+
+            run_parallel(todo, out, jobs, display, on_row)
+        else:
+            for spec in todo:
+                display.start_run(run_label(spec))
+                row = execute_run(spec, out, callbacks=[RunProgressCallback(display)])
+                if zero:
+                    record(csv_path, row, order=lambda rows: in_grid_order(rows, all_specs))
+                display.end_run(row_message(spec, row))
     if not zero:
         return []
     return report_only(grid, out)
+
+
+def run_label(spec: RunSpec) -> str:
+    """``method / setting / seed k``: how the display names a run."""
+    return f"{spec.method} / {spec.setting} / seed {spec.seed}"
+
+
+def row_message(spec: RunSpec, row: dict[str, Any]) -> str:
+    """The display's line about a finished run (rich markup)."""
+    label = escape(run_label(spec))
+    if row["status"] == OK:
+        return f"[green]done[/] {label}: test error {row['test_error']:.2f}% ({row['wall_time_s']:.0f} s)"
+    return f"[red]failed[/] {label}: {escape(str(row['error']))}"
 
 
 def report_only(grid: str | Path | Grid, output_dir: str | Path | None = None) -> list[dict[str, Any]]:
@@ -143,7 +182,7 @@ def _parse_shard(text: str) -> tuple[int, int] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``ssl-kit benchmark --config GRID.yaml [--output_dir DIR] [--methods a,b] ...``."""
+    """``ssl-kit benchmark --config GRID.yaml [--output_dir DIR] [--methods a,b] [--jobs N] ...``."""
     parser = argparse.ArgumentParser(
         prog="ssl-kit benchmark",
         description="Run a grid of methods x settings x seeds (fit + test each) and write "
@@ -159,6 +198,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report_only", action="store_true", help="only rewrite results.md / results.png")
     parser.add_argument("--shard", default=None, metavar="K/N",
                         help="run only runs with index K modulo N (one process per GPU or node)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="runs at once on this machine, each in its own process with cores/N threads or "
+                             "its own GPU (default: the number of GPUs, else 1)")
+    parser.add_argument("--launcher", choices=["local", "submitit"], default=None,
+                        help="local: this machine (--jobs); submitit: one cluster job per run (SLURM), options "
+                             "from the grid's launcher: block (default: submitit if the grid has one)")
+    parser.add_argument("--cluster", choices=["slurm", "local", "debug"], default=None,
+                        help="submitit executor, beating the grid's launcher.cluster (local: test a cluster "
+                             "grid on this machine)")
     ns = parser.parse_args(argv)
     try:
         if ns.report_only:
@@ -174,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
             if ns.shard and shard is None:
                 parser.error(f"--shard must look like K/N (e.g. 0/4), got {ns.shard!r}.")
             rows = run_benchmark(ns.config, ns.output_dir, methods, not ns.no_retry_failed, not ns.no_progress,
-                                 shard, settings, seeds)
+                                 shard, settings, seeds, jobs=ns.jobs, launcher=ns.launcher, cluster=ns.cluster)
     except GridError as err:
         parser.error(str(err))
     if global_rank() != 0:

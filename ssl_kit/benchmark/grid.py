@@ -18,6 +18,7 @@ A grid file looks like this (every key but ``methods`` and ``seeds`` is optional
     overrides: {trainer.max_steps: 300}        # CLI flags for every run
     baseline: supervised                       # the reference row of the table
     published: {vat/labels16: 1.36, ladder: 1.06}   # "method/setting" or "method" -> error (%)
+    launcher: {partition: gpu, timeout_min: 60}    # cluster options (see .launcher_config)
 
 Overrides are dotted LightningCLI keys without the leading ``--``; later sources win:
 grid ``overrides`` < method ``overrides`` < setting overrides. Relative config paths are
@@ -37,10 +38,12 @@ from typing import Any
 
 import yaml
 
+from ssl_kit.benchmark.launcher_config import check_launcher
 from ssl_kit.cli.config_files import resolve_config as shipped_config
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-TOP_LEVEL_KEYS = {"name", "description", "methods", "settings", "seeds", "overrides", "baseline", "published"}
+TOP_LEVEL_KEYS = {"name", "description", "methods", "settings", "seeds", "overrides", "baseline", "published",
+                  "launcher"}
 DEFAULT_SETTING = "default"
 # Flags the runner sets itself: a grid may not set them (seeds come from ``seeds``).
 RESERVED_KEYS = ("seed_everything", "trainer.logger", "trainer.default_root_dir")
@@ -131,6 +134,7 @@ class Grid:
     description: str = ""
     path: Path | None = None
     references: dict[str, str] = field(default_factory=dict)
+    launcher: dict[str, Any] = field(default_factory=dict)
 
     def runs(self, methods: list[str] | None = None, settings: list[str] | None = None,
              seeds: list[int] | None = None) -> list[RunSpec]:
@@ -338,10 +342,14 @@ def parse_grid(raw: Any, path: Path | None = None, check_files: bool = True) -> 
 
     name = raw.get("name") or (path.stem if path is not None else "grid")
     _check_name(src, "grid", name)
+    try:
+        launcher = check_launcher(raw.get("launcher"))
+    except ValueError as err:
+        raise _fail(src, str(err)) from err
     return Grid(name=name, methods=methods, settings=settings, seeds=list(seeds),
                 overrides=_check_overrides(f"{src}: overrides", raw.get("overrides")), baseline=baseline,
                 published=published, description=str(raw.get("description") or ""), path=path,
-                references=references)
+                references=references, launcher=launcher)
 
 
 def load_grid(path: str | Path, check_files: bool = True) -> Grid:

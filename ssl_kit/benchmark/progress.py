@@ -25,6 +25,7 @@ class GridProgress:
         )
         self.grid_task: TaskID = self.progress.add_task("grid", total=total_runs)
         self.run_task: TaskID | None = None
+        self.slot_tasks: dict[int, TaskID] = {}
 
     def __enter__(self) -> GridProgress:
         self.progress.start()
@@ -52,6 +53,31 @@ class GridProgress:
         self.progress.advance(self.grid_task)
         if self.enabled:
             self.progress.console.print(message)
+
+
+    # Several runs at once (``--jobs N``): one bar per worker slot under the one grid bar.
+    def start_slot(self, slot: int, label: str) -> None:
+        """Show a fresh bar for the run ``label`` that worker ``slot`` has just started."""
+        if slot in self.slot_tasks:
+            self.progress.remove_task(self.slot_tasks[slot])
+        self.slot_tasks[slot] = self.progress.add_task(f"[{slot}] {label}", total=None)
+
+    def set_slot(self, slot: int, step: int | None = None, total: int | None = None) -> None:
+        """Update worker ``slot``'s bar: steps done and/or the run's total steps."""
+        if slot not in self.slot_tasks:
+            return
+        changes: dict[str, Any] = {}
+        if step is not None:
+            changes["completed"] = step
+        if total is not None:
+            changes["total"] = total
+        self.progress.update(self.slot_tasks[slot], **changes)
+
+    def end_slot(self, slot: int, message: str) -> None:
+        """Remove worker ``slot``'s bar, advance the grid bar and print one line about the run."""
+        if slot in self.slot_tasks:
+            self.progress.remove_task(self.slot_tasks.pop(slot))
+        self.end_run(message)
 
 
 class RunProgressCallback(pl.Callback):
