@@ -11,11 +11,13 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+import ssl_kit
 from ssl_kit.datamodules import MNISTDataModule, ToyDataModule
 from ssl_kit.datamodules.mnist import MNIST_RAW_FILES
 from ssl_kit.checkpoints.atomic import AtomicCheckpointIO
 from ssl_kit.cli import main
 from ssl_kit.methods import (
+    IMSAT,
     VAT,
     FixMatch,
     ImprovedGAN,
@@ -43,29 +45,36 @@ def trainer(tmp_path: Path, max_steps: int, **kwargs) -> pl.Trainer:
     )
 
 
-METHODS = {
-    "supervised": lambda: Supervised(2, (2,), backbone_kwargs=NET),
-    "vat": lambda: VAT(2, (2,), backbone_kwargs=NET, eps=0.2, entmin=True, ema_decay=0.9),
+#: A small instance of every registered method (ssl_kit.METHODS), by class name.
+BUILDERS = {
+    "Supervised": lambda: Supervised(2, (2,), backbone_kwargs=NET),
+    "VAT": lambda: VAT(2, (2,), backbone_kwargs=NET, eps=0.2, entmin=True, ema_decay=0.9),
     # two optimizers, two schedulers, data-dependent init and an EMA of the discriminator
-    "improved_gan": lambda: ImprovedGAN(2, (2,), backbone_kwargs={"hidden": [16, 16]},
+    "ImprovedGAN": lambda: ImprovedGAN(2, (2,), backbone_kwargs={"hidden": [16, 16]},
                                         generator_kwargs={"hidden": [16], "output_activation": "none"},
                                         ema_decay=0.9, lr_decay_start=0.5),
-    "ladder": lambda: LadderNetwork(2, (2,), backbone_kwargs={"hidden": (16, 8)}),
-    "van": lambda: VirtualAdversarialLadder(2, (2,), backbone_kwargs={"hidden": (16, 8)}, variant="lvan_lw", eps=0.1),
+    "LadderNetwork": lambda: LadderNetwork(2, (2,), backbone_kwargs={"hidden": (16, 8)}),
+    "VirtualAdversarialLadder": lambda: VirtualAdversarialLadder(2, (2,), backbone_kwargs={"hidden": (16, 8)}, variant="lvan_lw", eps=0.1),
     # ramp-ups read the step; the teacher is the EMA; the strong view draws from the same RNG
-    "pseudo_label": lambda: PseudoLabel(2, (2,), backbone_kwargs=NET, threshold=0.6),
-    "pi_model": lambda: PiModel(2, (2,), backbone_kwargs=NET),
-    "mean_teacher": lambda: MeanTeacher(2, (2,), backbone_kwargs=NET, ema_decay=0.9),
-    "fixmatch": lambda: FixMatch(2, (2,), backbone_kwargs=NET, threshold=0.6),
+    "PseudoLabel": lambda: PseudoLabel(2, (2,), backbone_kwargs=NET, threshold=0.6),
+    "PiModel": lambda: PiModel(2, (2,), backbone_kwargs=NET),
+    "MeanTeacher": lambda: MeanTeacher(2, (2,), backbone_kwargs=NET, ema_decay=0.9),
+    "FixMatch": lambda: FixMatch(2, (2,), backbone_kwargs=NET, threshold=0.6),
+    # clustering: the VAT term and the two entropies, labels unused
+    "IMSAT": lambda: IMSAT(2, (2,), backbone_kwargs=NET, eps=0.2),
 }
 #: Methods that train on a second unlabeled view in the resume test.
-TWO_VIEWS = {"pi_model", "mean_teacher", "fixmatch"}
+TWO_VIEWS = {"PiModel", "MeanTeacher", "FixMatch"}
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_registered_method_has_a_resume_case() -> None:
+    assert set(BUILDERS) == set(ssl_kit.METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(ssl_kit.METHODS))
 def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path) -> None:
     pl.seed_everything(3)
-    full = METHODS[method]()
+    full = BUILDERS[method]()
     saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=6, save_top_k=-1)
     view = "strong" if method in TWO_VIEWS else None
     trainer(tmp_path, 10, callbacks=[saver]).fit(full, toy_data(view))
@@ -73,17 +82,17 @@ def test_resume_mid_epoch_matches_uninterrupted_run(method: str, tmp_path: Path)
     assert mid.exists()  # 4 steps per epoch: step 6 is in the middle of the second epoch
 
     pl.seed_everything(99)  # a different seed: everything must come from the checkpoint
-    resumed = METHODS[method]()
+    resumed = BUILDERS[method]()
     trainer(tmp_path / "b", 10, enable_checkpointing=False).fit(resumed, toy_data(view), ckpt_path=mid)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
-@pytest.mark.parametrize("method", ["ladder", "vat"])
+@pytest.mark.parametrize("method", ["LadderNetwork", "VAT"])
 def test_periodic_validation_leaves_training_unchanged(method: str, tmp_path: Path) -> None:
     def fit(**validation) -> dict[str, torch.Tensor]:
         pl.seed_everything(5)
-        model = METHODS[method]()
+        model = BUILDERS[method]()
         pl.Trainer(max_steps=8, logger=False, enable_progress_bar=False, enable_model_summary=False,
                    enable_checkpointing=False, default_root_dir=tmp_path, **validation).fit(model, toy_data())
         return model.state_dict()
