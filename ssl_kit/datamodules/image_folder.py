@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
+from ssl_kit.datamodules.image_io import load_rgb, pixel_pipeline
 from ssl_kit.datamodules.images import ImageDataModule, RawImages
 from ssl_kit.datamodules.splits import SplitIndices
 
@@ -41,23 +40,6 @@ def find_visible_classes(directory: str | Path) -> tuple[list[str], dict[str, in
     return classes, {name: i for i, name in enumerate(classes)}
 
 
-def load_rgb(path: str | Path) -> Image.Image:
-    """Open an image as 8-bit RGB, as torchvision's default loader does, without clipping 16-bit images.
-
-    PIL's conversion to RGB clips 16-bit grayscale values at 255, so a 16-bit PNG would come out
-    almost white; its values are mapped to 8 bits here instead (``round(v / 257)``). Images of
-    32-bit integers or floats are refused, since their value range is unknown.
-    """
-    with Image.open(path) as image:
-        if image.mode.startswith("I;16"):
-            values = np.asarray(image, dtype=np.float64)
-            return Image.fromarray(np.rint(values / 257.0).astype(np.uint8), mode="L").convert("RGB")
-        if image.mode in ("I", "F"):
-            raise ValueError(f"{str(path)!r} holds 32-bit {'integer' if image.mode == 'I' else 'float'} pixels, "
-                             "whose range is unknown; save it as an 8- or 16-bit image.")
-        return image.convert("RGB")
-
-
 class _VisibleImageFolder(ImageFolder):
     """``ImageFolder`` whose classes skip hidden folders and whose samples skip hidden files."""
 
@@ -69,19 +51,6 @@ class _VisibleImageFolder(ImageFolder):
                      is_valid_file: Any = None, allow_empty: bool = False) -> list[tuple[str, int]]:
         samples = ImageFolder.make_dataset(directory, class_to_idx, extensions, is_valid_file, allow_empty)
         return [(path, target) for path, target in samples if not _hidden(Path(path).relative_to(directory))]
-
-
-class _ResizeToCover:
-    """Resize a PIL image, keeping its aspect ratio, to the smallest size that covers ``(height, width)``."""
-
-    def __init__(self, size: tuple[int, int]) -> None:
-        self.size = size
-
-    def __call__(self, image: Image.Image) -> Image.Image:
-        (height, width), (w, h) = self.size, image.size
-        scale = max(height / h, width / w)
-        cover = (max(width, math.ceil(w * scale - 1e-6)), max(height, math.ceil(h * scale - 1e-6)))
-        return image.resize(cover, Image.Resampling.BILINEAR, reducing_gap=None) if cover != image.size else image
 
 
 class ImageFolderDataModule(ImageDataModule):
@@ -160,10 +129,7 @@ class ImageFolderDataModule(ImageDataModule):
 
     # ----------------------------------------------------------------- reading
     def _pixels(self) -> T.Compose:
-        steps: list[Any] = [_ResizeToCover(self.image_size), T.CenterCrop(self.image_size)]
-        if self.grayscale:
-            steps.append(T.Grayscale(1))
-        return T.Compose([*steps, T.PILToTensor()])
+        return pixel_pipeline(self.image_size, self.grayscale)
 
     def _read_labeled(self, folder: str) -> tuple[torch.Tensor, torch.Tensor]:
         ds = _VisibleImageFolder(folder, transform=self._pixels(), loader=load_rgb)

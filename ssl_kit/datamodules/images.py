@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, default_data_dir
-from ssl_kit.datamodules.transforms import SCALINGS, Backend, Scaling, build_augmentation, scale_images
 from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.transforms import SCALINGS, Backend, Scaling, build_augmentation, scale_images
 from ssl_kit.datamodules.zca import ZCA, fit_zca_cached
 from ssl_kit.utils.paths import cache_dir
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ssl_kit.datamodules.image_io import load_rgb, pixel_pipeline
 from ssl_kit.datamodules.transforms import SCALINGS, scale_images
 from ssl_kit.datamodules.zca import ZCA
 
@@ -121,16 +122,9 @@ class Preprocessing:
 
     def read_image_files(self, paths: Sequence[str | Path]) -> torch.Tensor:
         """Read image files as the training datamodule read its images: ``uint8 (N, C, H, W)``."""
-        from torchvision import transforms as T
-
-        from ssl_kit.datamodules.image_folder import _ResizeToCover, load_rgb  # noqa: PLC2701 (this package's own helper)
-
         if self.kind != "images":
             raise ValueError("This model was not trained on images; give it a tensor or CSV file instead.")
         size = tuple(self.image_size or ())
-        steps: list[Any] = [_ResizeToCover(size), T.CenterCrop(size)]
-        if self.channels == 1:
-            steps.append(T.Grayscale(1))
-        pixels = T.Compose([*steps, T.PILToTensor()])
+        pixels = pixel_pipeline(size, grayscale=self.channels == 1)  # type: ignore[arg-type]
         return torch.stack([pixels(load_rgb(path)) for path in paths]) if paths else \
             torch.empty((0, self.channels or 0, *size), dtype=torch.uint8)

@@ -6,14 +6,14 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 import torch
 
 #: ``num_labeled``: a count (0 for clustering, with no labels at all) or ``"all"`` (every training
 #: example outside the validation split is labeled; the unlabeled pool is then the same data).
-NumLabeled = Union[int, Literal["all"]]
+NumLabeled = int | Literal["all"]
 
 
 @dataclass
