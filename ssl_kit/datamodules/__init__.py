@@ -13,6 +13,7 @@ from ssl_kit.datamodules.labeled_unlabeled import (
 )
 from ssl_kit.datamodules.mnist import MNISTDataModule
 from ssl_kit.datamodules.sampler import MixedBatchSampler
+from ssl_kit.datamodules.sklearn_sets import BlobsDataModule as BlobsDataModule, SklearnTableDataModule as SklearnTableDataModule
 from ssl_kit.datamodules.split_data import SplitDataModule
 from ssl_kit.datamodules.splits import SplitIndices, class_balanced_split
 from ssl_kit.datamodules.svhn import SVHNDataModule
