@@ -50,6 +50,12 @@ def tiny_data(**kwargs) -> TextDataModule:
     return TextDataModule.from_lists(*train, *test, **options)
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pre-trained word vectors go to the test's folder, not the user's cache."""
+    monkeypatch.setenv("SSL_KIT_CACHE", str(tmp_path / "cache"))
+
+
 def write_csv(path: Path, texts: list[str], labels: list[str], delimiter: str = ",") -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
@@ -116,8 +122,9 @@ def test_texts_read_alike_from_csv_tsv_jsonl_and_datasets(tmp_path: Path) -> Non
 def test_batches_are_padded_to_their_longest_text() -> None:
     data = tiny_data()
     data.setup("fit")
-    batch = next(iter(data.train_dataloader()))
-    for x in (batch.x_l, batch.x_u):
+    batch = data.on_after_batch_transfer(next(iter(data.train_dataloader())), 0)  # trimmed on the device
+    assert batch.x_l.shape[1] == batch.x_u.shape[1]  # one width, so methods can concatenate them
+    for x in (torch.cat([batch.x_l, batch.x_u]),):
         assert (x[:, -1] != 0).any() and x.shape[1] <= 16
     x, _ = next(iter(data.val_dataloader()))
     assert (x[:, -1] != 0).any()
@@ -206,7 +213,7 @@ def test_robustness_attacks_text_models_on_their_embeddings() -> None:
 @pytest.mark.parametrize("method", [LadderNetwork, ImprovedGAN, IMSAT])
 def test_methods_on_dense_inputs_refuse_text(method: type) -> None:
     data = tiny_data()
-    model = method(data.num_classes, data.input_shape)
+    model = method(data.num_classes, tuple(data.input_shape))  # a plain shape: refused when the data is attached
     trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          use_distributed_sampler=False, enable_model_summary=False)
     with pytest.raises(ValueError, match="cannot train on text"):
@@ -269,7 +276,7 @@ def test_ddp_two_cpu_processes_take_equal_text_batches(tmp_path: Path) -> None:
     ranks = [torch.load(out / f"rank{r}.pt") for r in range(2)]
     assert [len(r["batches"]) for r in ranks] == [3, 3]
     for r in ranks:
-        for x_l, y_l, x_u in r["batches"]:
+        for x_l, _y_l, x_u in r["batches"]:
             assert x_l.dtype == torch.long and len(x_l) == 5 and len(x_u) == 10
 
 

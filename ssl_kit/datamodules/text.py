@@ -20,11 +20,21 @@ from typing import Any
 
 import numpy as np
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from torch.utils.data import DataLoader, TensorDataset
 
-from ssl_kit.datamodules.labeled_unlabeled import LabeledUnlabeledDataModule, TransformedCollate, default_data_dir
+from ssl_kit.datamodules.labeled_unlabeled import (
+    BatchTransform,
+    LabeledUnlabeledDataModule,
+    MixedBatch,
+    TransformedCollate,
+    default_data_dir,
+)
+from ssl_kit.text.shape import TokenShape
+from ssl_kit.text.views import VIEW_SETTINGS, TextView, trim_batch
+from ssl_kit.text.word_vectors import SkipGramSettings, cached_skipgram
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one thread: the cores are the training's
 
@@ -150,6 +160,12 @@ class TextDataModule(LabeledUnlabeledDataModule):
         lowercase: lowercase (and strip accents) before splitting into words.
         predict_file: texts to classify with ``ssl-kit predict`` (``.txt``: one text per line, or
             any source of :func:`read_texts`); default: the test set.
+        pretrain_embeddings: pre-train word vectors (skip-gram, :mod:`ssl_kit.text.word_vectors`) on
+            the fitting texts (never the test texts) and load them into the text backbone's
+            embedding before training; done only when there are unlabeled texts. ``False``: the
+            embedding starts random.
+        pretrain_kwargs: settings of the skip-gram training
+            (:class:`~ssl_kit.text.word_vectors.SkipGramSettings`: ``epochs``, ``window``, ...).
         **kwargs: see :class:`~ssl_kit.datamodules.labeled_unlabeled.LabeledUnlabeledDataModule`.
     """
 
@@ -171,6 +187,8 @@ class TextDataModule(LabeledUnlabeledDataModule):
         max_vocab_size: int = 20000,
         lowercase: bool = True,
         predict_file: str | None = None,
+        pretrain_embeddings: bool = True,
+        pretrain_kwargs: dict[str, Any] | None = None,
         num_labeled: int = 500,
         labeled_batch_size: int = 32,
         unlabeled_batch_size: int = 64,
@@ -201,7 +219,6 @@ class TextDataModule(LabeledUnlabeledDataModule):
                 raise ValueError(f"The test texts have no label column {label_column!r} (set label_column).")
         self.class_names = list(class_names) if class_names is not None else _sorted_names(train_labels)
         self.num_classes = len(self.class_names)
-        self.input_shape = (max_length,)
         self.texts = {"train": train_texts, "test": test_texts,
                       "unlabeled": read_texts(unlabeled, text_column, None)[0] if unlabeled is not None else []}
         self.labels = {"train": label_indices(train_labels, self.class_names, "training"),
@@ -209,7 +226,12 @@ class TextDataModule(LabeledUnlabeledDataModule):
         self.predict_file, self.text_column, self.label_column = predict_file, text_column, label_column
         self.tokenizer: Tokenizer | None = None
         self.eval_transform = trim_padding
-        self.train_transform = trim_padding
+        # Training batches are trimmed in on_after_batch_transfer, all parts to one width.
+        self.train_transform = None
+        self.pretrain_embeddings = pretrain_embeddings
+        self.skipgram = SkipGramSettings(**(pretrain_kwargs or {}))
+        #: Seconds the last :meth:`word_vectors` call spent training (or reading the cache); ``None`` before.
+        self.pretrain_seconds: float | None = None
 
     @classmethod
     def from_lists(cls, train_texts: Sequence[str], train_labels: Sequence[Any], test_texts: Sequence[str],
@@ -239,6 +261,12 @@ class TextDataModule(LabeledUnlabeledDataModule):
         """Size of the fitted vocabulary (``[PAD]`` and ``[UNK]`` included)."""
         return self.fitted_tokenizer().get_vocab_size()
 
+    @property
+    def input_shape(self) -> TokenShape:
+        """``(max_length,)`` as a :class:`~ssl_kit.text.shape.TokenShape` that also carries ``vocab_size``
+        (fitting the vocabulary on first use), so ``backbone: auto`` builds a text network."""
+        return TokenShape(self.max_length, self.vocab_size)
+
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         """Token ids ``(len(texts), max_length)`` of new texts, with this run's vocabulary."""
         return encode_texts(self.fitted_tokenizer(), texts, self.max_length)
@@ -252,22 +280,65 @@ class TextDataModule(LabeledUnlabeledDataModule):
         """The extra unlabeled texts, encoded."""
         return self.encode(self.texts["unlabeled"]) if self.texts["unlabeled"] else None
 
+    def fitting_tokens(self) -> torch.Tensor:
+        """Token ids of :meth:`fitting_texts` (training rows outside the validation split, then the
+        extra unlabeled texts), ``(M, max_length)``: never a test text."""
+        x_train = self.tensors[0]
+        split = self.resolve_split(self.labels["train"])
+        rows = torch.ones(len(x_train), dtype=torch.bool)
+        rows[torch.tensor(split.val, dtype=torch.long)] = False
+        parts = [x_train[rows]] + ([self.extra_unlabeled] if self.extra_unlabeled is not None else [])
+        return torch.cat(parts)
+
     @property
     def token_counts(self) -> torch.Tensor:
         """How often each vocabulary entry occurs in the encoded fitting texts (padding: 0), ``(vocab_size,)``.
 
         Text backbones weight the embedding normalisation with these frequencies.
         """
-        x_train = self.tensors[0]
-        split = self.resolve_split(self.labels["train"])
-        rows = torch.ones(len(x_train), dtype=torch.bool)
-        rows[torch.tensor(split.val, dtype=torch.long)] = False
-        ids = [x_train[rows].flatten()]
-        if self.extra_unlabeled is not None:
-            ids.append(self.extra_unlabeled.flatten())
-        counts = torch.bincount(torch.cat(ids), minlength=self.vocab_size).float()
+        counts = torch.bincount(self.fitting_tokens().flatten(), minlength=self.vocab_size).float()
         counts[PAD_ID] = 0.0
         return counts
+
+    @property
+    def has_unlabeled_texts(self) -> bool:
+        """Whether the unlabeled pool holds any text (training rows without labels or extra texts)."""
+        split = self.resolve_split(self.labels["train"])
+        return len(split.unlabeled) > 0 or bool(self.texts["unlabeled"])
+
+    def word_vectors(self, dim: int) -> torch.Tensor | None:
+        """Skip-gram vectors ``(vocab_size, dim)`` of the fitting texts (cached by content hash), or
+        ``None`` when ``pretrain_embeddings`` is off or there are no unlabeled texts.
+
+        Text backbones load them into their embedding table before training
+        (:meth:`~ssl_kit.nets.text.TextClassifier.prepare_for_data`); the time spent is
+        ``pretrain_seconds`` and is logged.
+        """
+        if not self.pretrain_embeddings or not self.has_unlabeled_texts:
+            return None
+        tokens = self.fitting_tokens()
+        vectors, seconds, path, hit = cached_skipgram(tokens, self.vocab_size, dim, self.fitted_tokenizer().to_str(),
+                                                      self.skipgram)
+        self.pretrain_seconds = seconds
+        done = "read from the cache" if hit else f"trained on {int((tokens > UNK_ID).sum()):,} words"
+        rank_zero_info(f"Word vectors ({dim}-dim skip-gram, {len(tokens):,} texts) {done} in {seconds:.1f} s: {path} "
+                       "(pretrain_embeddings: false skips them).")
+        return vectors
+
+    # ------------------------------------------------------------------ training batches
+    def second_view_transform(self) -> BatchTransform | None:
+        """The text view of :class:`~ssl_kit.text.views.TextView` for ``strong_view: weak`` (word
+        dropout) or ``strong`` (word dropout and random replacement); ``strong_kwargs`` override."""
+        if self.strong_view is None:
+            return None
+        return TextView(self.vocab_size, **{**VIEW_SETTINGS[self.strong_view], **self.strong_kwargs})
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Trim a training batch's labeled texts and unlabeled views to one common width."""
+        if isinstance(batch, MixedBatch):
+            x_l, x_u, x_u_strong = trim_batch(batch.x_l, batch.x_u, batch.x_u_strong)
+            return batch._replace(x_l=x_l, x_u=x_u, x_u_strong=x_u_strong)
+        return batch
 
     def predict_dataloader(self) -> DataLoader:
         """Batches of ``predict_file`` (``(x,)``, or ``(x, y)`` if it has known labels), else of the test set."""

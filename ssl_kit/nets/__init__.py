@@ -40,7 +40,8 @@ from ssl_kit.nets.layers import GaussianNoise
 from ssl_kit.nets.mlp import MLP
 from ssl_kit.nets.small_cnn import SmallCNN
 from ssl_kit.nets.wrn import WideResNet, wrn28_2
-from ssl_kit.nets.text import TextClassifier, text_bilstm, text_cnn, text_mean
+from ssl_kit.nets.text import TextClassifier, text_backbone_for, text_bilstm, text_cnn, text_mean
+from ssl_kit.text.shape import is_token_shape
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
@@ -80,8 +81,12 @@ def build_backbone(name: str, input_shape: Sequence[int], num_classes: int, **kw
 
     ``auto`` chooses by shape (:func:`ssl_kit.defaults.auto_backbone`): ``conv_small`` for
     images of at least 12x12 pixels, ``mlp`` otherwise (two hidden layers of 256 for fewer than
-    256 input values); ``kwargs`` override the chosen network's arguments.
+    256 input values); ``kwargs`` override the chosen network's arguments. Token ids (a
+    :class:`~ssl_kit.text.shape.TokenShape`, e.g. a text datamodule's ``input_shape``) get
+    ``text_mean`` with the data's vocabulary size (:func:`~ssl_kit.nets.text.text_backbone_for`).
     """
+    if is_token_shape(input_shape):
+        name, kwargs = text_backbone_for(name, input_shape, kwargs)
     if name == "auto":
         name, chosen = auto_backbone(input_shape)
         kwargs = {**chosen, **kwargs}

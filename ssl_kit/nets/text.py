@@ -82,6 +82,9 @@ class TextClassifier(nn.Module):
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(map(repr, ENCODERS))}; got {encoder!r}.")
         self.encoder_kind = encoder
+        #: The arguments this network was built with (:meth:`backbone_spec`).
+        self.arguments = {"vocab_size": vocab_size, "embed_dim": embed_dim, "hidden": hidden, "dropout": dropout,
+                          "feature_dropout": feature_dropout}
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.register_buffer("token_counts", torch.zeros(vocab_size))
         self.embed_dropout = nn.Dropout(dropout)
@@ -96,6 +99,10 @@ class TextClassifier(nn.Module):
             features = hidden
         self.head = nn.Sequential(nn.Dropout(feature_dropout), nn.Linear(features, num_classes))
 
+    def backbone_spec(self) -> tuple[str, dict[str, Any]]:
+        """``(backbone name, backbone_kwargs)`` that rebuild this network, vocabulary size included."""
+        return f"text_{self.encoder_kind}", dict(self.arguments)
+
     # ------------------------------------------------------------------ data
     def prepare_for_data(self, data: Any) -> None:
         """Take the word frequencies of a text datamodule (called by the method before training)."""
@@ -109,6 +116,20 @@ class TextClassifier(nn.Module):
                              "or lower the datamodule's max_vocab_size.")
         self.token_counts.zero_()
         self.token_counts[: len(counts)] = counts.to(self.token_counts)
+        word_vectors = getattr(data, "word_vectors", None)
+        vectors = word_vectors(self.embedding.embedding_dim) if callable(word_vectors) else None
+        if vectors is not None:
+            self.load_word_vectors(vectors)
+
+    @torch.no_grad()
+    def load_word_vectors(self, vectors: torch.Tensor) -> None:
+        """Start the embedding table from pre-trained vectors ``(vocab, embed_dim)`` (rows beyond keep
+        their initialisation, padding stays 0); :meth:`embed` normalises them (Sec. 2 of the paper)."""
+        if vectors.dim() != 2 or vectors.shape[1] != self.embedding.embedding_dim or len(vectors) > self.embedding.num_embeddings:
+            raise ValueError(f"Word vectors of shape {tuple(vectors.shape)} do not fit an embedding table of "
+                             f"{tuple(self.embedding.weight.shape)}.")
+        self.embedding.weight[: len(vectors)] = vectors.to(self.embedding.weight)
+        self.embedding.weight[PAD_ID] = 0.0
 
     # ------------------------------------------------------------------ forward
     @staticmethod
@@ -142,6 +163,40 @@ class TextClassifier(nn.Module):
         return self.classify_embedded(self.embed(tokens), self.padding_mask(tokens))
 
 
+#: Backbone names that take token ids, and the settings ``backbone: auto`` builds for text: the
+#: averaging encoder with 64-dim embeddings and 64 ReLU units (the shipped text configs' network).
+TEXT_BACKBONES = ("text_bilstm", "text_cnn", "text_mean")
+AUTO_TEXT_BACKBONE = ("text_mean", {"embed_dim": 64, "hidden": 64, "dropout": 0.5})
+
+
+def text_backbone_for(name: str, input_shape: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The backbone name and arguments for token-id inputs (a :class:`~ssl_kit.text.shape.TokenShape`).
+
+    ``auto`` becomes :data:`AUTO_TEXT_BACKBONE`; a text backbone gets ``vocab_size`` from the data
+    unless given (and refuses one smaller than the data's vocabulary); a built-in network for dense
+    inputs is refused, naming the fix. Other (user-registered) names pass through unchanged.
+    """
+    vocab = int(input_shape.vocab_size)
+    if name == "auto":
+        name, chosen = AUTO_TEXT_BACKBONE
+        kwargs = {**chosen, **kwargs}
+    if name in TEXT_BACKBONES:
+        given = kwargs.get("vocab_size")
+        if given is not None and int(given) < vocab:
+            raise ValueError(f"backbone_kwargs.vocab_size={given} is smaller than the data's vocabulary of {vocab} "
+                             "words; leave vocab_size out (it is read from the data) or lower the datamodule's max_vocab_size.")
+        return name, {**kwargs, "vocab_size": vocab if given is None else int(given)}
+    if name in DENSE_BACKBONES:
+        raise ValueError(f"backbone {name!r} takes dense inputs, but the data gives token ids (text); use backbone: auto "
+                         f"or one of {', '.join(TEXT_BACKBONES)}.")
+    return name, kwargs
+
+
+#: Built-in backbones that take pixels or feature vectors, never token ids.
+DENSE_BACKBONES = ("mlp", "conv_small", "conv_large", "small_cnn", "gan_mlp", "gan_conv", "ladder_mlp",
+                   "ladder_conv", "wrn28_2")
+
+
 def text_bilstm(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> TextClassifier:
     """:class:`TextClassifier` with a bidirectional LSTM encoder."""
     return TextClassifier(input_shape, num_classes, encoder="bilstm", **kwargs)
@@ -155,3 +210,17 @@ def text_cnn(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> Tex
 def text_mean(input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> TextClassifier:
     """:class:`TextClassifier` averaging the embeddings (a deep averaging network)."""
     return TextClassifier(input_shape, num_classes, encoder="mean", **kwargs)
+
+
+def record_text_backbone(checkpoint: dict[str, Any], classifier: nn.Module) -> None:
+    """Write the text network a model built (``backbone: auto`` resolved, the data's vocabulary size)
+    into a checkpoint's hyperparameters, so it reloads without the datamodule; ``input_shape`` is
+    stored as a plain list. No-op for other networks."""
+    hparams = checkpoint.get("hyper_parameters")
+    if not isinstance(classifier, TextClassifier) or not isinstance(hparams, dict):
+        return
+    if hparams.get("backbone", "auto") in ("auto", *TEXT_BACKBONES):
+        hparams["backbone"], spec = classifier.backbone_spec()
+        hparams["backbone_kwargs"] = {**(hparams.get("backbone_kwargs") or {}), **spec}
+    if "input_shape" in hparams:
+        hparams["input_shape"] = [int(v) for v in hparams["input_shape"]]
