@@ -297,6 +297,30 @@ def test_van_layerwise_perturbations_have_requested_norms_on_unlabeled_only(monk
     model.training_step(batch, 0).backward()
 
 
+#: MNIST's median 10th-neighbour distance ([0, 1] pixels, 10,000-image sample; ssl_kit.defaults.neighbour_distance).
+MNIST_NEIGHBOUR_DISTANCE = 5.97
+
+
+def test_van_automatic_radii_follow_the_reference_ratios_on_mnist_shapes() -> None:
+    model = VirtualAdversarialLadder(num_classes=10, input_shape=(1, 28, 28))
+    assert model.encoder.feature_shapes[:6] == [(784,), (1000,), (500,), (250,), (250,), (250,)]
+    model.neighbour_distance = MNIST_NEIGHBOUR_DISTANCE
+    reference = list(ladder_module.REFERENCE_LW_EPS) + [ladder_module.REFERENCE_LW_EPS[-1]] * 2 + [0.0]
+    radii = [model.layer_eps(layer) for layer in range(6)]
+    assert radii[-1] == 0.0 and 5 not in model.adv_layers  # the top hidden layer is never perturbed
+    for ours, theirs in zip(radii[:-1], reference[:-1]):
+        assert theirs / 2 <= ours <= theirs * 2, (radii, reference)
+
+
+def test_van_automatic_input_radius_scales_with_the_data() -> None:
+    model = VirtualAdversarialLadder(num_classes=2, input_shape=(5,), **SMALL)
+    model.neighbour_distance = 1.0
+    small = model.layer_eps(0)
+    model.neighbour_distance = 3.0
+    assert model.layer_eps(0) == pytest.approx(3 * small)
+    assert model.adv_layers == [0, 1] and model.layer_eps(2) == 0.0
+
+
 def test_van_perturbation_is_absent_at_evaluation(monkeypatch) -> None:
     torch.manual_seed(0)
     model = VirtualAdversarialLadder(num_classes=3, input_shape=(5,), variant="lvan_lw", **SMALL)

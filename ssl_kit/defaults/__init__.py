@@ -2,7 +2,8 @@
 
 Each rule is a small pure function; the methods call them when an argument is left unset
 (``backbone: auto``, ``eps: null``, ``ema_decay: auto``) and an explicit value always wins.
-Why each rule, and the evidence for its constant, is in the docstring of the function.
+Why each rule, and the evidence for its constant, is in the docstring of the function; rules
+of one method or concern live in a submodule (:mod:`ssl_kit.defaults.van`, ...) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,14 @@ import math
 from collections.abc import Sequence
 
 import torch
+
+from ssl_kit.defaults.van import (  # noqa: F401 (re-exported)
+    VAN_DEEP_FRACTION,
+    VAN_HIDDEN_FRACTION,
+    VAN_INPUT_FRACTION,
+    van_layer_fraction,
+    van_layer_radii,
+)
 
 #: Default virtual adversarial radius as a fraction of :func:`neighbour_distance`, the median
 #: distance of an input to its 10th nearest neighbour: IMSAT's rule (Hu et al. 2017, Sec. 4.1:
@@ -30,11 +39,6 @@ RADIUS_REFERENCE_DIM = 64
 #: Radius as a fraction of :func:`input_norm`, when only a batch is at hand (text embeddings, a
 #: plain dataloader): neighbours within one batch say little about the data's density.
 NORM_EPS_FRACTION = 0.15
-
-#: Default radius of VAN's hidden-layer perturbations as a fraction of the per-example norm of
-#: a batch-normalised pre-activation, ``sqrt(width)``. The reference LVAN-LW radius of the first
-#: hidden layer on MNIST is 0.482 at width 1000 (0.015).
-VAN_HIDDEN_FRACTION = 0.015
 
 #: Horizon of the automatic weight average as a fraction of the run: ``1 / (1 - decay)`` steps.
 #: 0.05 gives the reference GAN's 0.9999 at the MNIST protocol's 180,000 steps and forgets the

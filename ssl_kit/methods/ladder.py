@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ssl_kit.datamodules.labeled_unlabeled import MixedBatch
 from ssl_kit.callbacks.population_batch_norm import PopulationBatchNorm
 from ssl_kit.defaults import (
+    EPS_FRACTION,
     LOW_DIMENSIONAL_LADDER_NOISE,
+    NORM_EPS_FRACTION,
     SMALL_MLP_HIDDEN,
-    VAN_HIDDEN_FRACTION,
     is_low_dimensional,
     is_small_input,
+    van_layer_fraction,
+    van_layer_radii,
 )
 from ssl_kit.losses.ladder import denoising_cost
 from ssl_kit.losses.vat import vat_loss, virtual_adversarial_perturbation
@@ -239,9 +240,10 @@ class VirtualAdversarialLadder(LadderNetwork):
     Args:
         variant: see above.
         eps: L2 norm of the perturbation per example, one value or one per layer ``0 .. L-1``;
-            a layer with eps 0 is not perturbed. ``None`` (default): relative to each layer's
-            scale (:meth:`layer_eps`), so the radii follow the data; the MNIST configs give the
-            reference LVAN-LW eps (0.073, 0.482, then 0.0014).
+            a layer with eps 0 is not perturbed. ``None`` (default): the reference LVAN-LW radii's
+            ratios to each layer's scale (:meth:`layer_eps`, :func:`ssl_kit.defaults.van_layer_radii`),
+            0 at the top hidden layer; on MNIST 0.073, 0.474, 0.0017, 0.0012, 0.0012, 0 against
+            the reference's 0.073, 0.482, 0.0014 x3, 0.
         xi: finite-difference step of the power iteration, one value or one per layer.
         n_power: power iterations, one value or one per layer.
         adv_noise_std: Gaussian noise inside the perturbation's forward passes.
@@ -276,23 +278,34 @@ class VirtualAdversarialLadder(LadderNetwork):
         if adv_noise_std < 0:
             raise ValueError(f"adv_noise_std must be >= 0; got {adv_noise_std}.")
         candidates = range(layers) if variant.endswith("_lw") else [0]
-        self.adv_layers = [l for l in candidates if self.eps is None or self.eps[l] > 0]
+        radius_factors = self.eps if self.eps is not None else [van_layer_fraction(l, layers) for l in range(layers)]
+        self.adv_layers = [l for l in candidates if radius_factors[l] > 0]
         if not self.adv_layers:
             raise ValueError(f"No layer gets adversarial noise: eps {self.eps} is zero where {variant} perturbs.")
         self.variant = variant
 
     def layer_eps(self, layer: int) -> float:
-        """Radius of the perturbation of ``z_layer``: ``eps`` if given, else relative to the layer's scale.
+        """Radius of the perturbation of ``z_layer``: ``eps`` if given, else the reference LVAN-LW
+        radii's ratio to the layer's scale (:func:`ssl_kit.defaults.van_layer_radii`).
 
-        The input's radius is VAT's default (:meth:`~ssl_kit.methods.base.SSLModule.default_radius`); a hidden layer's pre-activation is batch-normalised (unit variance per unit, so
-        a per-example norm of ``sqrt(width)``), and its radius is
-        :data:`~ssl_kit.defaults.VAN_HIDDEN_FRACTION` of that.
+        The input's scale is the data's 10th-neighbour distance (measured at set-up; without it,
+        the input norm of the first unlabeled batch times ``NORM_EPS_FRACTION / EPS_FRACTION``, as
+        :func:`~ssl_kit.defaults.neighbour_distance` falls back); a hidden layer's is ``sqrt(width)``
+        (batch-normalised units). The top perturbable layer gets 0, as in the reference.
         """
         if self.eps is not None:
             return self.eps[layer]
-        if layer == 0:
-            return self.default_radius()
-        return VAN_HIDDEN_FRACTION * math.sqrt(math.prod(self.encoder.feature_shapes[layer]))
+        return self.automatic_radii()[layer]
+
+    def automatic_radii(self) -> list[float]:
+        """The default radius of every perturbable layer (``eps: null``), from the measured input scale."""
+        if self.neighbour_distance is not None:
+            scale = self.neighbour_distance
+        elif self.input_norm is not None:
+            scale = self.input_norm * NORM_EPS_FRACTION / EPS_FRACTION
+        else:
+            raise RuntimeError("The input scale is measured at set-up or on the first training batch; none was seen yet.")
+        return van_layer_radii(scale, self.encoder.feature_shapes[: self.encoder.num_layers])
 
     def logits_from(self, layer: int, z: torch.Tensor) -> torch.Tensor:
         """Logits of a pass that re-enters at ``z_layer`` (noise ``adv_noise_std``, running stats untouched)."""
