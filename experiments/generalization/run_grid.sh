@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the generalization grid seed by seed (all settings of seed 1 first, so that a run cut short
-# still covers every setting) from an exported source tree, one process at a time.
+# Run a grid seed by seed (all settings of the first seed first, so that a run cut short still
+# covers every setting) from an exported source tree, one process at a time; logs each seed's CPU time.
 #   experiments/generalization/run_grid.sh SRC_TREE OUT_DIR [GRID] [SEEDS...]
 # SRC_TREE: a `git archive` export of the commit to measure (isolated from uncommitted edits).
 set -u
@@ -10,6 +10,7 @@ export OMP_NUM_THREADS=1 PYTHONPATH=$src
 cd "$src" || exit 1
 echo "commit: $(cat "$src/COMMIT" 2>/dev/null) start: $(date -u +%FT%TZ)"
 for seed in $seeds; do
-  python -m ssl_kit.cli benchmark --config "$grid" --output_dir "$out" --seeds "$seed" --no_progress
+  /usr/bin/time -f "seed $seed: %U s user + %S s system CPU, %e s wall" \
+    python -m ssl_kit.cli benchmark --config "$grid" --output_dir "$out" --seeds "$seed" --no_progress
   echo "seed $seed done: $(date -u +%FT%TZ)"
 done

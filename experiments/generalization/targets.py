@@ -24,8 +24,9 @@ import yaml
 BASELINE = "supervised"
 MEAN_MARGIN = 0.5
 SEED_MARGIN = 2.0
-#: Classes of each data set (for the chance error of a network that predicts one class).
-CLASSES = {"rings": 2, "moons": 2, "blobs": 4, "iris": 3, "wine": 3, "breast": 2, "digits": 10, "mnist": 10}
+#: Test-set class counts of each data set (for the error of a network that predicts one class).
+TEST_CLASSES = {"rings": [1, 1], "moons": [1, 1], "blobs": [1] * 4, "iris": [25, 25, 25], "wine": [30, 36, 24],
+                "breast_cancer": [106, 178], "digits": [1] * 10, "mnist": [1] * 10, "rt": [1, 1]}
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Cell:
 
     errors: dict[int, float]
     walls: dict[int, float]
+    confusions: dict[int, Path]
 
     @property
     def mean(self) -> float:
@@ -53,7 +55,7 @@ class Cell:
 
 def read_cells(paths: list[Path]) -> dict[tuple[str, str], Cell]:
     """Finished rows of one or more results.csv files, by (method, setting); later files win."""
-    cells: dict[tuple[str, str], Cell] = defaultdict(lambda: Cell({}, {}))
+    cells: dict[tuple[str, str], Cell] = defaultdict(lambda: Cell({}, {}, {}))
     for path in paths:
         with path.open(newline="") as f:
             for row in csv.DictReader(f):
@@ -62,25 +64,57 @@ def read_cells(paths: list[Path]) -> dict[tuple[str, str], Cell]:
                 cell = cells[(row["method"], row["setting"])]
                 cell.errors[int(row["seed"])] = float(row["test_error"])
                 cell.walls[int(row["seed"])] = float(row["wall_time_s"])
+                if row.get("metrics_path"):
+                    cell.confusions[int(row["seed"])] = Path(row["metrics_path"]).with_name("confusion_matrix.csv")
     return dict(cells)
 
 
 def chance_error(setting: str) -> float:
-    """Test error (%) of predicting one class on a balanced test set of this setting's data."""
-    classes = next((k for prefix, k in CLASSES.items() if setting.startswith(prefix)), 2)
-    return 100.0 * (1 - 1 / classes)
+    """Test error (%) of predicting the test set's largest class: the least a one-class network makes."""
+    counts = next((c for prefix, c in TEST_CLASSES.items() if setting.startswith(prefix)), [1, 1])
+    return 100.0 * (1 - max(counts) / sum(counts))
+
+
+def read_confusion(path: Path) -> list[list[int]] | None:
+    """The run's test confusion matrix (rows: true class, columns: predicted), or None if absent."""
+    if not path.is_file():
+        return None
+    rows = [line.split(",") for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return [[int(v) for v in r[1:]] for r in rows[1:]]
+
+
+def merged_classes(matrix: list[list[int]]) -> str | None:
+    """Classes the run (nearly) never predicts though the test set holds them, or one class taking
+    far more predictions than its share: the clusters merged. None when the predictions look balanced."""
+    true = [sum(r) for r in matrix]
+    predicted = [sum(col) for col in zip(*matrix)]
+    total = sum(true)
+    missing = [k for k, (t, p) in enumerate(zip(true, predicted)) if t and p < 0.1 * t]
+    if missing:
+        return f"class(es) {', '.join(map(str, missing))} (almost) never predicted"
+    k = max(range(len(predicted)), key=predicted.__getitem__)
+    if predicted[k] - true[k] > 0.25 * total:
+        return f"class {k} takes {100 * predicted[k] / total:.0f} % of the predictions ({100 * true[k] / total:.0f} % true)"
+    return None
 
 
 def likely_cause(cell: Cell, base: Cell, setting: str) -> str:
-    """What the seeds of a missing cell show, in a few words."""
+    """What the seeds of a missing cell show, in a few words (from their errors and confusion matrices)."""
     chance = chance_error(setting)
     collapsed = [s for s, e in sorted(cell.errors.items()) if e >= chance - 0.1 * (100 - chance)]
+    # (an error at least that of predicting the largest class, less a tenth of the way to 100 %)
+    merges = []
+    for seed, path in sorted(cell.confusions.items()):
+        matrix = read_confusion(path)
+        what = merged_classes(matrix) if matrix else None
+        if what and seed in cell.errors and cell.errors[seed] > base.mean + MEAN_MARGIN:
+            merges.append(f"seed {seed}: {what}")
     above = [s for s, e in sorted(cell.errors.items()) if e > base.mean + MEAN_MARGIN]
-    notes = []
-    if collapsed:
-        notes.append(f"seed(s) {', '.join(map(str, collapsed))} near chance ({chance:.0f} %): collapsed to one class")
-    if len(above) == len(cell.errors) and len(cell.errors) > 1:
-        notes.append("every seed above the baseline: systematic")
+    notes = merges[:]
+    if collapsed and not merges:
+        notes.append(f"seed(s) {', '.join(map(str, collapsed))} at or above the one-class error ({chance:.0f} %): collapsed")
+    if len(above) == len(cell.errors):
+        notes.append("every seed above the baseline: systematic" if len(above) > 1 else "one seed run, above the baseline")
     elif above and not collapsed:
         notes.append(f"seed(s) {', '.join(map(str, above))} above the baseline, others not: unstable")
     if cell.std > 5 and not collapsed:
@@ -153,6 +187,32 @@ def tables(cells: dict[tuple[str, str], Cell], settings: list[str], methods: lis
     return "\n".join(out) + "\n"
 
 
+#: Display names of the methods (README style).
+DISPLAY = {"supervised": "Supervised", "vat": "VAT", "improved_gan": "Improved GAN", "ladder": "Ladder",
+           "van": "VAN (LVAN-LW)", "pseudo_label": "Pseudo-Label", "pi_model": "Π-model",
+           "mean_teacher": "Mean Teacher", "fixmatch": "FixMatch"}
+
+
+def family_rows(cells: dict[tuple[str, str], Cell], settings: list[str], methods: list[str]) -> str:
+    """README-style rows: per method, the mean test error over each data set's settings, and the
+    settings that meet both targets."""
+    families = list(dict.fromkeys(s.rsplit("_l", 1)[0].split("_n")[0] for s in settings))
+    found = misses(cells, settings, methods)
+    head = ("| method | " + " | ".join(f"{f} ({sum(s.startswith(f) for s in settings)})" for f in families)
+            + " | settings meeting both targets |\n| --- |" + " --- |" * (len(families) + 1))
+    rows = [head]
+    for method in methods:
+        values = []
+        for family in families:
+            done = [cells[(method, s)].mean for s in settings if s.startswith(family) and (method, s) in cells]
+            values.append(f"{statistics.fmean(done):.2f}" if done else "—")
+        done = [s for s in settings if (method, s) in cells and (BASELINE, s) in cells]
+        missed = {s for m, s, _, _ in found if m == method}
+        score = "baseline" if method == BASELINE else f"{len(done) - len(missed)} / {len(done)}"
+        rows.append(f"| {DISPLAY.get(method, method)} | " + " | ".join(values) + f" | {score} |")
+    return "\n".join(rows) + "\n"
+
+
 def heatmap(cells: dict[tuple[str, str], Cell], settings: list[str], methods: list[str], path: Path) -> None:
     """Method minus supervised (mean test error, points) per setting; cells over the target outlined."""
     import numpy as np
@@ -195,7 +255,9 @@ def main() -> None:
     settings = list(grid["settings"])
     cells = read_cells(ns.results)
     prefix = ns.out or ns.results[0].with_name("targets")
-    prefix.with_suffix(".md").write_text(tables(cells, settings, methods))
+    prefix.with_suffix(".md").write_text(tables(cells, settings, methods) + "\n### README rows (mean test error "
+                                         "over each data set's settings, %; in brackets: settings)\n\n"
+                                         + family_rows(cells, settings, methods))
     heatmap(cells, settings, methods, prefix.with_suffix(".png"))
     print(f"wrote {prefix.with_suffix('.md')} and {prefix.with_suffix('.png')}")
 
