@@ -169,6 +169,7 @@ def test_launcher_block_maps_to_submitit_parameters() -> None:
 
 
 def test_submitit_local_executor_gives_the_serial_rows_and_resumes(serial_and_parallel, tmp_path: Path) -> None:
+    pytest.importorskip("submitit")
     serial, _, _ = serial_and_parallel
     methods = {"supervised": TOY, "broken": {"config": TOY, "overrides": {"model.init_args.no_such_arg": 1}}}
     path = write(tmp_path / "grid.yaml", grid(methods, launcher={"cluster": "local", "timeout_min": 10,
