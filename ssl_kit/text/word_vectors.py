@@ -20,12 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ssl_kit.utils.paths import cache_dir
 
 PAD_ID, UNK_ID = 0, 1
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -33,23 +32,25 @@ class SkipGramSettings:
     """Settings of :func:`train_skipgram` (all part of the cache key).
 
     Args:
-        epochs: passes over the (subsampled) corpus.
+        epochs: passes over the (subsampled) corpus, fewer on a large corpus (``max_words``).
         window: largest distance between a word and its context (each pair's window is drawn
             uniformly in ``1 .. window``, so near words count more).
         negatives: noise words per pair.
         subsample: the threshold ``t`` of frequent-word subsampling.
         batch_size: pairs per update.
-        lr: SparseAdam learning rate.
+        lr: initial SGD rate (word2vec's 0.025), decayed linearly.
         seed: seed of the pair order, subsampling and noise words.
+        max_words: at most this many words (before subsampling) over all epochs; at least one epoch.
     """
 
-    epochs: int = 5
+    epochs: int = 10
     window: int = 5
     negatives: int = 5
     subsample: float = 1e-4
-    batch_size: int = 4096
-    lr: float = 0.01
+    batch_size: int = 1024
+    lr: float = 0.025
     seed: int = 0
+    max_words: int = 15_000_000
 
 
 def context_pairs(tokens: torch.Tensor, window: int, keep_prob: torch.Tensor, g: torch.Generator
@@ -72,11 +73,22 @@ def context_pairs(tokens: torch.Tensor, window: int, keep_prob: torch.Tensor, g:
     return torch.cat(centres), torch.cat(contexts)
 
 
+#: Most updates of one embedding row summed within a batch (:func:`train_skipgram`).
+MAX_SUMMED = 8
+
+
+def summed_share(rows: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Per vocabulary row, the weight of each of its updates in a batch: 1, or ``MAX_SUMMED / count``."""
+    return (MAX_SUMMED / torch.bincount(rows, minlength=vocab_size).clamp_min(1).float()).clamp(max=1.0)
+
+
 def train_skipgram(tokens: torch.Tensor, vocab_size: int, dim: int, settings: SkipGramSettings = SkipGramSettings()
                    ) -> torch.Tensor:
     """Skip-gram vectors ``(vocab_size, dim)`` of the texts ``tokens`` (``(N, L)``, 0 = padding).
 
-    Rows of words that never occur keep their small random initialisation; the padding row is 0.
+    Plain SGD on the pairs of a batch at once (word2vec's updates, summed; see :data:`MAX_SUMMED`),
+    the rate decaying linearly to 0.01 % of ``lr`` as in the released
+    code. Rows of words that never occur keep their small random initialisation; the padding row is 0.
     """
     g = torch.Generator().manual_seed(settings.seed)
     counts = torch.bincount(tokens.flatten(), minlength=vocab_size).double()
@@ -85,28 +97,33 @@ def train_skipgram(tokens: torch.Tensor, vocab_size: int, dim: int, settings: Sk
     keep_prob = ((settings.subsample / freq).sqrt() + settings.subsample / freq).clamp(max=1.0).nan_to_num(0.0).float()
     noise = (counts ** 0.75).float()
     noise = noise / noise.sum().clamp_min(1e-12)
-    words = torch.nn.Embedding(vocab_size, dim, sparse=True)
-    ctx = torch.nn.Embedding(vocab_size, dim, sparse=True)
-    with torch.no_grad():
-        words.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=g)
-        ctx.weight.zero_()
-    optimizer = torch.optim.SparseAdam([words.weight, ctx.weight], lr=settings.lr)
-    for _ in range(settings.epochs):
-        centre, context = context_pairs(tokens, settings.window, keep_prob, g)
+    words = torch.empty(vocab_size, dim).uniform_(-0.5 / dim, 0.5 / dim, generator=g)
+    ctx = torch.zeros(vocab_size, dim)
+    num_epochs = max(1, min(settings.epochs, settings.max_words // max(1, int((tokens > UNK_ID).sum()))))
+    epochs = [context_pairs(tokens, settings.window, keep_prob, g) for _ in range(num_epochs)]
+    total = sum(-(-len(c) // settings.batch_size) for c, _ in epochs)
+    done = 0
+    for centre, context in epochs:
         perm = torch.randperm(len(centre), generator=g)
         for start in range(0, len(perm), settings.batch_size):
+            lr = settings.lr * max(1e-4, 1.0 - done / max(1, total))
+            done += 1
             idx = perm[start: start + settings.batch_size]
-            v = words(centre[idx])                                   # (B, dim)
-            u_pos = ctx(context[idx])                                # (B, dim)
+            c, o = centre[idx], context[idx]
             neg = torch.multinomial(noise, len(idx) * settings.negatives, replacement=True, generator=g)
-            u_neg = ctx(neg.view(len(idx), settings.negatives))      # (B, k, dim)
-            loss = -(F.logsigmoid((v * u_pos).sum(-1)) + F.logsigmoid(-(u_neg @ v.unsqueeze(-1)).squeeze(-1)).sum(-1)).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    vectors = words.weight.detach().clone()
-    vectors[PAD_ID] = 0.0
-    return vectors
+            v, u_pos, u_neg = words[c], ctx[o], ctx[neg].view(len(idx), settings.negatives, dim)
+            g_pos = lr * (1.0 - torch.sigmoid((v * u_pos).sum(-1)))                   # d log s(x) / dx = 1 - s(x)
+            g_neg = -lr * torch.sigmoid(torch.bmm(u_neg, v.unsqueeze(-1)).squeeze(-1))  # d log s(-x) / dx = -s(x)
+            # A row's updates are summed, as word2vec's sequential ones, but a row met more than
+            # MAX_SUMMED times in one batch (a frequent word, a small vocabulary) gets their mean
+            # times MAX_SUMMED: summed updates computed at one point would overshoot and diverge.
+            per_word = summed_share(c, vocab_size)[c].unsqueeze(-1)
+            words.index_add_(0, c, per_word * (g_pos.unsqueeze(-1) * u_pos + (g_neg.unsqueeze(-1) * u_neg).sum(1)))
+            ctx_rows = summed_share(torch.cat([o, neg]), vocab_size)
+            ctx.index_add_(0, o, ctx_rows[o].unsqueeze(-1) * g_pos.unsqueeze(-1) * v)
+            ctx.index_add_(0, neg, ctx_rows[neg].unsqueeze(-1) * (g_neg.unsqueeze(-1) * v.unsqueeze(1)).reshape(-1, dim))
+    words[PAD_ID] = 0.0
+    return words
 
 
 def corpus_key(tokens: torch.Tensor, vocabulary: str, dim: int, settings: SkipGramSettings) -> str:
