@@ -126,6 +126,7 @@ def run_submitit(grid: Grid, todo: list[RunSpec], output_dir: Path, run_ids: lis
                     display.end_run(row_message(spec, row))
                 if running:
                     time.sleep(poll_s)
+            display.clear_slot(0)
         except KeyboardInterrupt:
             for job in running:
                 job.cancel(check=False)

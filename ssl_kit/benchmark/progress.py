@@ -73,10 +73,14 @@ class GridProgress:
             changes["total"] = total
         self.progress.update(self.slot_tasks[slot], **changes)
 
-    def end_slot(self, slot: int, message: str) -> None:
-        """Remove worker ``slot``'s bar, advance the grid bar and print one line about the run."""
+    def clear_slot(self, slot: int) -> None:
+        """Remove worker ``slot``'s bar, if any."""
         if slot in self.slot_tasks:
             self.progress.remove_task(self.slot_tasks.pop(slot))
+
+    def end_slot(self, slot: int, message: str) -> None:
+        """Remove worker ``slot``'s bar, advance the grid bar and print one line about the run."""
+        self.clear_slot(slot)
         self.end_run(message)
 
 
