@@ -31,8 +31,10 @@ import torch
 
 from ssl_kit.datamodules.image_folder import list_images
 from ssl_kit.datamodules.preprocessing import Preprocessing
+from ssl_kit.datamodules.table_io import read_table_inputs
 from ssl_kit.datamodules.user_inputs import INPUT_KEYS, LABEL_KEYS
 from ssl_kit.checkpoints.provenance import read_record
+from ssl_kit.text.predict import text_inputs
 
 TENSOR_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 ID_COLUMNS = ("id", "name", "file", "filename")
@@ -138,6 +140,8 @@ def read_inputs(path: str | Path, preprocessing: Preprocessing) -> tuple[list[st
         return [f.relative_to(path).as_posix() for f in files], preprocessing.read_image_files(files)
     if not path.is_file():
         raise FileNotFoundError(f"No input file or folder at {str(path)!r}.")
+    if preprocessing.table is not None:  # a model trained on a table: raw rows of a CSV / TSV / Parquet file
+        return read_table_inputs(path, preprocessing.table)  # type: ignore[return-value]
     if path.suffix.lower() in TENSOR_SUFFIXES:
         x = _read_tensor_file(path)
         return [str(i) for i in range(len(x))], x
@@ -161,10 +165,18 @@ def write_predictions(output: str | Path, ids: Sequence[str], probs: torch.Tenso
 
 
 def predict_files(ckpt: str | Path, inputs: str | Path, output: str | Path = "predictions.csv",
-                  preprocessed: bool = False, device: str = "cpu", batch_size: int = 1024) -> Path:
-    """Load ``ckpt``, predict every input of ``inputs`` and write the CSV ``output``; returns its path."""
+                  preprocessed: bool = False, device: str = "cpu", batch_size: int = 1024,
+                  text_column: str | None = None) -> Path:
+    """Load ``ckpt``, predict every input of ``inputs`` and write the CSV ``output``; returns its path.
+
+    A text model reads documents (:func:`ssl_kit.text.predict.text_inputs`: a .txt, one a line, or
+    the ``text_column`` of a .csv) with the vocabulary stored in its checkpoint."""
     model = load(ckpt, map_location=device)
-    ids, x = read_inputs(inputs, model.preprocessing)
+    documents = text_inputs(ckpt, inputs, model, text_column)
+    if documents is not None:
+        (ids, x), preprocessed = documents, True  # token ids of the checkpoint's vocabulary
+    else:
+        ids, x = read_inputs(inputs, model.preprocessing)
     probs = model.predict_proba(x, preprocessed=preprocessed, batch_size=batch_size)
     return write_predictions(output, ids, probs, model.class_names)
 
@@ -183,9 +195,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the tensor inputs are already preprocessed (skip the training preprocessing)")
     parser.add_argument("--device", default="cpu", help="device of the model, e.g. cpu or cuda (default: cpu)")
     parser.add_argument("--batch_size", type=int, default=1024, help="inputs per forward pass")
+    parser.add_argument("--text_column", default=None,
+                        help="text models: the CSV column of the documents (default: 'text' or the only other column)")
     args = parser.parse_args(argv)
     try:
-        path = predict_files(args.ckpt, args.inputs, args.output, args.preprocessed, args.device, args.batch_size)
+        path = predict_files(args.ckpt, args.inputs, args.output, args.preprocessed, args.device, args.batch_size,
+                             args.text_column)
     except (ValueError, TypeError, FileNotFoundError, KeyError) as err:
         parser.exit(2, f"ssl-kit predict-files: error: {err}\n")
     print(f"Predictions written to {path}")

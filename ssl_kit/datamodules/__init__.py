@@ -17,6 +17,7 @@ from ssl_kit.datamodules.sklearn_sets import BlobsDataModule as BlobsDataModule,
 from ssl_kit.datamodules.split_data import SplitDataModule
 from ssl_kit.datamodules.splits import SplitIndices, class_balanced_split
 from ssl_kit.datamodules.svhn import SVHNDataModule
+from ssl_kit.datamodules.tabular import TabularDataModule
 from ssl_kit.datamodules.text import NewsgroupsDataModule, RottenTomatoesDataModule, TextDataModule
 from ssl_kit.datamodules.toy import ToyDataModule
 from ssl_kit.datamodules.transforms import AlbumentationsBatch, BatchTranslateFlip, build_augmentation, scale_images
@@ -39,6 +40,7 @@ __all__ = [
     "SVHNDataModule",
     "SplitDataModule",
     "SplitIndices",
+    "TabularDataModule",
     "TensorDataModule",
     "TextDataModule",
     "ToyDataModule",

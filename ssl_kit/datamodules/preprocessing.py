@@ -8,7 +8,10 @@ that pipeline so a trained model can apply it to new raw inputs:
 * ``kind="images"``: ``uint8`` pixels ``(N, C, H, W)`` -> :func:`~ssl_kit.datamodules.transforms.scale_images`
   (``scaling``) -> optional ZCA whitening (the fitted transform is stored) -> optional
   flattening; image *files* are first read as the datamodule read them (8-bit RGB or grayscale,
-  resized to cover ``image_size`` with the aspect ratio kept, centre-cropped).
+  resized to cover ``image_size`` with the aspect ratio kept, centre-cropped);
+* ``kind="table"``: raw rows of a table (a pandas ``DataFrame``, columns by name) -> the fitted
+  :class:`~ssl_kit.datamodules.table_encoding.TableEncoding` (imputation, one-hot categories,
+  standardisation).
 
 Augmentation is a training-time draw and is not part of it.
 """
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 
 from ssl_kit.datamodules.image_io import load_rgb, pixel_pipeline
+from ssl_kit.datamodules.table_encoding import TableEncoding
 from ssl_kit.datamodules.transforms import SCALINGS, scale_images
 from ssl_kit.datamodules.zca import ZCA
 
@@ -33,12 +37,13 @@ class Preprocessing:
     """Raw inputs -> model inputs, as the training datamodule did it.
 
     Attributes:
-        kind: ``"none"`` (identity) or ``"images"``.
+        kind: ``"none"`` (identity), ``"images"`` or ``"table"``.
         scaling: pixel scaling name (:data:`~ssl_kit.datamodules.transforms.SCALINGS`) for images.
         zca: the fitted ZCA transform, if the images were whitened.
         image_size: ``(height, width)`` the images were resized / cropped to.
         channels: 1 (grayscale) or 3 (RGB).
         flatten: images were given to the model as vectors ``C * H * W``.
+        table: the fitted encoding of a table's rows.
     """
 
     kind: str = "none"
@@ -47,10 +52,13 @@ class Preprocessing:
     image_size: tuple[int, int] | None = None
     channels: int | None = None
     flatten: bool = False
+    table: TableEncoding | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("none", "images"):
-            raise ValueError(f"Preprocessing kind must be 'none' or 'images', got {self.kind!r}.")
+        if self.kind not in ("none", "images", "table"):
+            raise ValueError(f"Preprocessing kind must be 'none', 'images' or 'table', got {self.kind!r}.")
+        if self.kind == "table" and self.table is None:
+            raise ValueError("Table preprocessing needs the fitted table encoding.")
         if self.kind == "images" and (self.scaling not in SCALINGS or self.image_size is None or not self.channels):
             raise ValueError("Image preprocessing needs a scaling, an image_size and a channel count.")
 
@@ -59,6 +67,8 @@ class Preprocessing:
         """What must agree between a checkpoint and the data it is used with (no fitted tensors)."""
         if self.kind == "none":
             return {"kind": "none"}
+        if self.table is not None:
+            return self.table.summary()
         return {"kind": "images", "scaling": self.scaling, "zca": self.zca is not None,
                 "image_size": list(self.image_size or ()), "channels": self.channels, "flatten": self.flatten}
 
@@ -66,6 +76,8 @@ class Preprocessing:
         """One line, e.g. ``"uint8 images 1x28x28, scaling unit, flattened"``."""
         if self.kind == "none":
             return "inputs used as given"
+        if self.table is not None:
+            return self.table.describe()
         height, width = self.image_size or (0, 0)
         parts = [f"uint8 images {self.channels}x{height}x{width}", f"scaling {self.scaling}"]
         parts += ["ZCA-whitened"] if self.zca is not None else []
@@ -74,6 +86,8 @@ class Preprocessing:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values and tensors (loadable with ``torch.load(weights_only=True)``)."""
+        if self.table is not None:
+            return {"kind": "table", "table": self.table.to_dict()}
         record = self.summary()
         if self.zca is not None:
             record["zca"] = {"mean": self.zca.mean, "basis": self.zca.basis, "scale": self.zca.scale,
@@ -85,6 +99,8 @@ class Preprocessing:
         """Inverse of :meth:`to_dict` (``None`` or an empty record: identity)."""
         if not record or record.get("kind", "none") == "none":
             return cls()
+        if record["kind"] == "table":
+            return cls(kind="table", table=TableEncoding.from_dict(record["table"]))
         zca = record.get("zca")
         return cls(kind="images", scaling=record["scaling"], zca=ZCA(**zca) if isinstance(zca, dict) else None,
                    image_size=tuple(record["image_size"]), channels=int(record["channels"]),
@@ -112,6 +128,8 @@ class Preprocessing:
 
     def __call__(self, x: Any) -> torch.Tensor:
         """Apply the training preprocessing to raw inputs (see the module docstring)."""
+        if self.table is not None:
+            return torch.from_numpy(self.table.transform(x))
         if self.kind == "none":
             tensor = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
             return tensor.float() if tensor.dtype == torch.float64 else tensor
