@@ -102,6 +102,15 @@ def test_backbone_is_chosen_by_input_shape(method: type) -> None:
     assert isinstance(method(2, (3, 16, 16), backbone="mlp").classifier, MLP)  # an explicit name wins
 
 
+def test_automatic_mlp_logit_batch_norm_follows_the_rule_and_explicit_arguments_win() -> None:
+    from ssl_kit.defaults import AUTO_MLP_TOP_BN
+
+    head = VAT(10, (784,)).classifier.head
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in head) == AUTO_MLP_TOP_BN
+    forced = VAT(10, (784,), backbone_kwargs={"top_bn": True}).classifier.head
+    assert [type(m) for m in forced] == [torch.nn.Linear, torch.nn.BatchNorm1d]
+
+
 def test_gan_pairs_discriminator_and_generator_by_shape() -> None:
     image = ImprovedGAN(2, (3, 16, 16))
     assert isinstance(image.discriminator, GanConvDiscriminator)

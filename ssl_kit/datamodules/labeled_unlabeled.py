@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
+from pytorch_lightning.utilities import rank_zero_deprecation
 from torch.utils.data import DataLoader, Dataset
 
 from ssl_kit.datamodules.batch_sizes import resolve_batch_sizes
@@ -26,7 +27,7 @@ from ssl_kit.datamodules.strong_augment import build_strong_augmentation
 from ssl_kit.datamodules.unlabeled_pool import UnlabeledPool
 from ssl_kit.datamodules.user_inputs import ArrayLike, as_input_tensor, encode_labels, read_dataset
 from ssl_kit.datamodules.world import batches_trained_this_epoch, refuse_distributed_sampler, stream_seed, world_of
-from ssl_kit.defaults import default_radius, strong_view_noise
+from ssl_kit.defaults import is_low_dimensional, vector_strong_view
 from ssl_kit.utils.paths import default_data_dir
 
 # The parts' earlier private names, for scripts that imported them from here.
@@ -69,17 +70,18 @@ class LabeledUnlabeledDataModule(SplitDataModule):
         steps_per_epoch: training batches per epoch; default: one pass over the unlabeled pool.
         eval_batch_size: batch size of the validation, test and predict loaders.
         num_workers: loader workers (0 is fastest for in-memory tensors).
-        strong_view: also yield a second view of every unlabeled example as
+        second_view: also yield a second view of every unlabeled example as
             ``MixedBatch.x_u_strong``: ``"weak"`` (another independent draw of the training
             augmentation; the inputs themselves when there is none), ``"strong"`` (the training
             augmentation then RandAugment + Cutout for images, Gaussian noise + feature dropout for
             other inputs; see :func:`~ssl_kit.datamodules.strong_augment.build_strong_augmentation`) or
             ``None`` (no second view).
-        strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout`` for images;
-            ``noise_std``, ``feature_drop`` for other inputs, by default of VAT's default radius,
-            :func:`ssl_kit.defaults.strong_view_noise`). A method that needs a
-            second view (FixMatch, the Π-model, Mean Teacher) asks for one when ``strong_view`` is
-            ``None``.
+        strong_kwargs: arguments of the strong augmentation (``num_ops``, ``cutout``, ``fill`` for
+            images; ``noise_std``, ``feature_drop``, ``max_displacement`` for other inputs, by default
+            within half the data's neighbour distance, :func:`ssl_kit.defaults.vector_strong_view`).
+            A method that needs a second view (FixMatch, the Π-model, Mean Teacher, Pseudo-Label)
+            asks for one when ``second_view`` is ``None``.
+        strong_view: deprecated name of ``second_view`` (it also named weak views), still accepted.
         **kwargs: the data and its split (``num_labeled``, ``num_val``, ``split_seed``,
             ``stratified``, ``split_file``): see :class:`~ssl_kit.datamodules.split_data.SplitDataModule`.
     """
@@ -96,17 +98,25 @@ class LabeledUnlabeledDataModule(SplitDataModule):
         steps_per_epoch: int | None = None,
         eval_batch_size: int = 1000,
         num_workers: int = 0,
-        strong_view: Literal["weak", "strong"] | None = None,
+        second_view: Literal["weak", "strong"] | None = None,
         strong_kwargs: dict[str, Any] | None = None,
+        strong_view: Literal["weak", "strong"] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_batch_settings(strong_view, steps_per_epoch, labeled_batch_size=labeled_batch_size,
+        if strong_view is not None:
+            if second_view is not None and second_view != strong_view:
+                raise ValueError(f"second_view={second_view!r} and its deprecated name strong_view={strong_view!r} "
+                                 "disagree; give second_view only.")
+            rank_zero_deprecation("strong_view is now second_view (it also names weak views); strong_view will "
+                                  "be removed.")
+            second_view = strong_view
+        check_batch_settings(second_view, steps_per_epoch, labeled_batch_size=labeled_batch_size,
                              unlabeled_batch_size=unlabeled_batch_size, eval_batch_size=eval_batch_size)
         self.labeled_batch_size, self.unlabeled_batch_size = labeled_batch_size, unlabeled_batch_size
         self.seed, self.steps_per_epoch, self.eval_batch_size = seed, steps_per_epoch, eval_batch_size
         self.num_workers = num_workers
-        self.strong_view, self.strong_kwargs = strong_view, dict(strong_kwargs or {})
+        self.second_view, self.strong_kwargs = second_view, dict(strong_kwargs or {})
         self.train_transform: BatchTransform | None = None
         # Applied to the inputs of every evaluation batch (e.g. trimming per-batch padding of token ids).
         self.eval_transform: BatchTransform | None = None
@@ -161,16 +171,25 @@ class LabeledUnlabeledDataModule(SplitDataModule):
         """``(low, high)`` of the pixel scale, for the strong augmentation's colour operations."""
         return (0.0, 1.0)
 
+    @property
+    def strong_view(self) -> str | None:
+        """Deprecated name of :attr:`second_view`."""
+        return self.second_view
+
+    @strong_view.setter
+    def strong_view(self, view: str | None) -> None:
+        self.second_view = view
+
     def second_view_transform(self) -> BatchTransform | None:
-        """The transform that makes ``MixedBatch.x_u_strong`` from the gathered inputs (see ``strong_view``)."""
-        if self.strong_view is None:
+        """The transform that makes ``MixedBatch.x_u_strong`` from the gathered inputs (see ``second_view``)."""
+        if self.second_view is None:
             return None
-        if self.strong_view == "weak":
+        if self.second_view == "weak":
             return self.train_transform or identity
         kwargs = dict(self.strong_kwargs)
-        if len(self.input_shape) != 3:  # vectors: noise on the scale of the data unless given
-            radius = default_radius(self.neighbour_distance, self.input_shape)
-            kwargs = {**strong_view_noise(radius, self.input_shape), **kwargs}
+        if len(self.input_shape) != 3:  # vectors: within the data's neighbourhood unless given
+            rule = vector_strong_view(self.neighbour_distance, self.input_shape, is_low_dimensional(self.input_shape))
+            kwargs = {**rule, **kwargs}
         return build_strong_augmentation(self.input_shape, self.train_transform, self.pixel_range(), **kwargs)
 
     # ----------------------------------------------------------------- evaluation batches

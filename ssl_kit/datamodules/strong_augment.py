@@ -8,9 +8,15 @@ side (always, as FixMatch and USB do). Operations run on whole sub-batches (ever
 the same operation at once, geometric ones through one ``grid_sample``), so the cost per image is
 a few tensor operations instead of a PIL round trip.
 
-Vectors (and any non-image input, e.g. the 2-D toy sets): :class:`NoiseDropout` adds Gaussian noise
-and zeroes random features; these inputs have no natural "strong augmentation", so this is the
-toolkit's stand-in, documented as such.
+Black-background digits are not photographs: an image whose border is plain (within
+:data:`~ssl_kit.defaults.views.PLAIN_BORDER_TOLERANCE` of its median) has a background, and
+uncovered pixels take that background's colour instead of FixMatch's grey, and solarize (which
+inverts the bright strokes of a digit on black, erasing it) leaves such an image unchanged
+(:func:`plain_background`).
+
+Vectors (and any non-image input, e.g. the 2-D toy sets): :class:`~ssl_kit.datamodules.noise_view.NoiseDropout`
+adds Gaussian noise and zeroes random features, within a displacement budget; these inputs have no
+natural "strong augmentation", so this is the toolkit's stand-in, documented as such.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from ssl_kit.datamodules.noise_view import NoiseDropout
 from ssl_kit.datamodules.transforms import single_threaded
+from ssl_kit.defaults.views import PLAIN_BORDER_TOLERANCE
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -46,8 +54,26 @@ def _gray(x: torch.Tensor) -> torch.Tensor:
     return (x * torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)).sum(1, keepdim=True)
 
 
-def _affine(x: torch.Tensor, theta: torch.Tensor, fill: float) -> torch.Tensor:
-    """Resample every image with its own ``2x3`` matrix (normalised coordinates); outside pixels ``fill``."""
+#: FixMatch's grey for pixels uncovered by geometric operations and Cutout (128 of 255).
+REFERENCE_FILL = 0.5
+
+
+def plain_background(x: torch.Tensor, tolerance: float = PLAIN_BORDER_TOLERANCE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image's background colour ``(B, C, 1, 1)`` and whether it has one ``(B,)``, for ``x`` in [0, 1].
+
+    The background is the per-channel median of the outermost ring of pixels; the image has one
+    (a plain border) when those pixels lie within ``tolerance`` (mean absolute deviation, every
+    channel) of it, as black-background digits do and most photographs do not.
+    """
+    ring = torch.cat([x[..., 0, :], x[..., -1, :], x[..., 1:-1, 0], x[..., 1:-1, -1]], dim=-1)  # (B, C, P)
+    colour = ring.median(dim=-1).values
+    plain = (ring - colour.unsqueeze(-1)).abs().mean(dim=-1).amax(dim=1) <= tolerance
+    return colour.view(*colour.shape, 1, 1), plain
+
+
+def _affine(x: torch.Tensor, theta: torch.Tensor, fill: float | torch.Tensor) -> torch.Tensor:
+    """Resample every image with its own ``2x3`` matrix (normalised coordinates); outside pixels ``fill``
+    (a number, or one colour per image, ``(B, C, 1, 1)``)."""
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + fill
 
@@ -109,8 +135,10 @@ def _apply(op: str, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"Unknown RandAugment operation {op!r}; choose from {RANDAUGMENT_OPS}.")
 
 
-def cutout(x: torch.Tensor, max_fraction: float, fill: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Fill one square per image, of side ``U(0, max_fraction) * width`` at a uniform centre, with ``fill``."""
+def cutout(x: torch.Tensor, max_fraction: float, fill: float | torch.Tensor,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill one square per image, of side ``U(0, max_fraction) * width`` at a uniform centre, with ``fill``
+    (a number, or one colour per image, ``(B, C, 1, 1)``)."""
     b, _, h, w = x.shape
     side = torch.rand(b, generator=generator) * max_fraction * w
     cy, cx = torch.rand(b, generator=generator) * h, torch.rand(b, generator=generator) * w
@@ -118,7 +146,8 @@ def cutout(x: torch.Tensor, max_fraction: float, fill: float, generator: torch.G
     rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
     inside = ((rows >= y0.view(b, 1, 1)) & (rows < (y0 + side).view(b, 1, 1))
               & (cols >= x0.view(b, 1, 1)) & (cols < (x0 + side).view(b, 1, 1)))
-    return torch.where(inside.unsqueeze(1).to(x.device), torch.full_like(x, fill), x)
+    filled = torch.full_like(x, fill) if isinstance(fill, (int, float)) else fill.to(x).expand_as(x)
+    return torch.where(inside.unsqueeze(1).to(x.device), filled, x)
 
 
 class BatchRandAugment:
@@ -129,14 +158,16 @@ class BatchRandAugment:
         cutout: largest Cutout side as a fraction of the image width (USB: 0.5; 0: no Cutout).
         value_range: ``(low, high)`` of the pixel scale the images come in (e.g. ``(0, 1)`` or
             ``(-0.5, 0.5)``); operations work in [0, 1] and the result is mapped back.
-        fill: grey level (in [0, 1]) of pixels uncovered by rotation, shear, translation and Cutout.
+        fill: grey level (in [0, 1]) of pixels uncovered by rotation, shear, translation and Cutout;
+            ``None`` (default): each image's background (:func:`plain_background`) where its border is
+            plain, else FixMatch's grey, 0.5. Solarize leaves plain-background images unchanged.
         ops: the operation list (default :data:`RANDAUGMENT_OPS`).
         generator: optional ``torch.Generator``; default torch's global RNG (seeded by
             ``seed_everything``, restored on resume).
     """
 
     def __init__(self, num_ops: int = 3, cutout: float = 0.5, value_range: tuple[float, float] = (0.0, 1.0),
-                 fill: float = 0.5, ops: Sequence[str] = RANDAUGMENT_OPS,
+                 fill: float | None = None, ops: Sequence[str] = RANDAUGMENT_OPS,
                  generator: torch.Generator | None = None) -> None:
         if num_ops < 0 or not 0.0 <= cutout <= 1.0 or value_range[1] <= value_range[0]:
             raise ValueError(f"BatchRandAugment needs num_ops >= 0, cutout in [0, 1] and low < high; got "
@@ -154,6 +185,8 @@ class BatchRandAugment:
         with single_threaded():
             low, high = self.value_range
             out = (x.float() - low) / (high - low)
+            background, plain = plain_background(out)
+            fill = torch.where(plain.view(-1, 1, 1, 1), background, REFERENCE_FILL) if self.fill is None else self.fill
             chosen = torch.randint(0, len(self.ops), (len(x), self.num_ops), generator=self.generator)
             magnitude = torch.rand(len(x), self.num_ops, generator=self.generator).to(x.device)
             for slot in range(self.num_ops):
@@ -165,38 +198,18 @@ class BatchRandAugment:
                     if op in GEOMETRIC_OPS:  # collected, then one resampling for all of them
                         theta[rows], geometric[rows] = _affine_matrix(op, magnitude[rows, slot]), True
                     else:
+                        if op == "solarize":  # it erases ink on a plain background (digits)
+                            rows = rows[~plain[rows]]
                         out[rows] = _apply(op, out[rows], magnitude[rows, slot])
                 if geometric.any():
-                    out[geometric] = _affine(out[geometric], theta[geometric], self.fill)
+                    part = fill[geometric] if isinstance(fill, torch.Tensor) else fill
+                    out[geometric] = _affine(out[geometric], theta[geometric], part)
             if self.cutout > 0:
-                out = cutout(out, self.cutout, self.fill, self.generator)
+                out = cutout(out, self.cutout, fill, self.generator)
             return (out * (high - low) + low).to(x.dtype)
 
     def __repr__(self) -> str:
         return f"BatchRandAugment(num_ops={self.num_ops}, cutout={self.cutout}, value_range={self.value_range})"
-
-
-class NoiseDropout:
-    """The strong view of non-image inputs: ``x + noise_std * N(0, 1)``, then each feature zeroed with probability ``feature_drop``.
-
-    Args:
-        noise_std: standard deviation of the added Gaussian noise (in the inputs' units).
-        feature_drop: probability of zeroing each feature (no rescaling: a zero is a missing value).
-        generator: optional ``torch.Generator``; default torch's global RNG.
-    """
-
-    def __init__(self, noise_std: float = 0.1, feature_drop: float = 0.1, generator: torch.Generator | None = None) -> None:
-        if noise_std < 0 or not 0.0 <= feature_drop < 1.0:
-            raise ValueError(f"NoiseDropout needs noise_std >= 0 and feature_drop in [0, 1); got {noise_std}, {feature_drop}.")
-        self.noise_std, self.feature_drop, self.generator = noise_std, feature_drop, generator
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        noise = torch.randn(x.shape, generator=self.generator).to(x)
-        keep = (torch.rand(x.shape, generator=self.generator) >= self.feature_drop).to(x)
-        return (x + self.noise_std * noise) * keep
-
-    def __repr__(self) -> str:
-        return f"NoiseDropout(noise_std={self.noise_std}, feature_drop={self.feature_drop})"
 
 
 class Compose:
@@ -223,8 +236,13 @@ def build_strong_augmentation(input_shape: Sequence[int], weak: BatchTransform |
         input_shape: shape of one input.
         weak: the training (weak) augmentation, applied first; ``None`` for none.
         value_range: pixel range of the images (ignored for non-images).
-        **kwargs: arguments of :class:`BatchRandAugment` (images) or :class:`NoiseDropout` (others).
+        **kwargs: arguments of :class:`BatchRandAugment` (images) or
+            :class:`~ssl_kit.datamodules.noise_view.NoiseDropout` (others).
     """
     if len(input_shape) == 3:
         return Compose(weak, BatchRandAugment(value_range=value_range, **kwargs))
     return Compose(weak, NoiseDropout(**kwargs))
+
+
+__all__ = ["BatchRandAugment", "Compose", "NoiseDropout", "RANDAUGMENT_OPS", "build_strong_augmentation", "cutout",
+           "plain_background"]

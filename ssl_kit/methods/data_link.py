@@ -29,6 +29,18 @@ def check_data_fits(model: Any, data: Any) -> None:
                          "Use Supervised or VAT (adv_weight for FGM) with backbone text_bilstm or text_cnn.")
 
 
+def label_counts(model: Any) -> tuple[int, int] | None:
+    """``(M, N)``: labeled and training examples of the attached datamodule's split (``N`` counts the
+    unlabeled pool with its extra inputs, at least ``M``), or ``None`` without such a split."""
+    data = attached_datamodule(model)
+    split = getattr(data, "split", None)
+    if split is None or not hasattr(split, "labeled") or not hasattr(split, "unlabeled"):
+        return None
+    extra = getattr(data, "extra_unlabeled", None)
+    labeled = len(split.labeled)
+    return labeled, max(labeled, len(split.unlabeled) + (len(extra) if extra is not None else 0))
+
+
 class DataLink:
     """Mixin of :class:`~ssl_kit.methods.base.SSLModule`: ``setup`` and what it measures."""
 
@@ -62,14 +74,15 @@ class DataLink:
     def choose_second_view(self, data: Any) -> None:
         """Ask a datamodule built without a second view for :meth:`preferred_second_view`'s."""
         view = self.preferred_second_view(data)
-        if view is not None and hasattr(data, "strong_view") and data.strong_view is None:
-            data.strong_view = view
+        name = "second_view" if hasattr(data, "second_view") else "strong_view"  # the old name, other datamodules
+        if view is not None and hasattr(data, name) and getattr(data, name) is None:
+            setattr(data, name, view)
             rank_zero_info(f"{type(self).__name__}: the datamodule yields a second, {view!r} view of every "
-                           f"unlabeled example (strong_view: {view}); set strong_view yourself to choose.")
+                           f"unlabeled example ({name}: {view}); set {name} yourself to choose.")
 
     def preferred_second_view(self, data: Any) -> str | None:
         """The second unlabeled view (``"weak"`` or ``"strong"``) this method asks of a datamodule
-        built without one (``strong_view: None``); ``None``: it needs none."""
+        built without one (``second_view: None``); ``None``: it needs none."""
         return None
 
     def default_radius(self, x: torch.Tensor | None = None) -> float:
@@ -86,4 +99,4 @@ class DataLink:
         return relative_eps(None, self.input_norm, NORM_EPS_FRACTION)
 
 
-__all__ = ["DataLink", "check_data_fits"]
+__all__ = ["DataLink", "check_data_fits", "label_counts"]
