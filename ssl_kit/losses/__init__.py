@@ -1,5 +1,6 @@
 """Pure loss functions; each docstring cites the equation it implements."""
 
+from ssl_kit.losses.balance import batch_marginal_log, class_balance_loss
 from ssl_kit.losses.common import entropy_with_logits, kl_with_logits, l2_normalize
 from ssl_kit.losses.consistency import (
     check_rampup,
@@ -35,6 +36,8 @@ from ssl_kit.losses.vat import (
 )
 
 __all__ = [
+    "batch_marginal_log",
+    "class_balance_loss",
     "check_rampup",
     "class_logits",
     "confident_pseudo_labels",

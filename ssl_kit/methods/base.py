@@ -20,6 +20,7 @@ from torch import nn
 from ssl_kit.checkpoints.resume import settle_epoch_end
 from ssl_kit.methods.attached import attached_datamodule
 from ssl_kit.methods.averaging import WeightAveraging, check_ema_decay
+from ssl_kit.methods.balance import ClassBalance, check_balance_weight
 from ssl_kit.methods.data_link import DataLink
 from ssl_kit.methods.inference import RecordedPredictor
 from ssl_kit.methods.optimisation import Optimisation
@@ -31,7 +32,8 @@ from ssl_kit.nets.text import record_text_backbone
 from ssl_kit.text.shape import is_token_shape, refuse_token_inputs, token_shape_of
 
 
-class SSLModule(RecordedPredictor, Reporting, WeightAveraging, Optimisation, RngResume, DataLink, pl.LightningModule):
+class SSLModule(RecordedPredictor, Reporting, WeightAveraging, ClassBalance, Optimisation, RngResume, DataLink,
+                pl.LightningModule):
     """Base of every method: classifier, supervised loss, metrics, optimiser and prediction.
 
     Checkpoints record what the model was trained on and refuse other models or data
@@ -79,6 +81,11 @@ class SSLModule(RecordedPredictor, Reporting, WeightAveraging, Optimisation, Rng
             much of the initial weights).
         check_finite: stop with :class:`NonFiniteLossError`, naming the step and the term, when a
             logged ``train/*`` loss term is NaN or infinite (one host sync per term and step).
+        balance_weight: weight of the safeguard against cluster merging,
+            :func:`ssl_kit.losses.class_balance_loss` of the unlabeled predictions against the
+            labeled class shares (:class:`~ssl_kit.methods.balance.ClassBalance`), in the methods
+            that add it to their loss; ``"auto"``: on (1.0) where the method's page shows it helps,
+            else 0.
     """
 
     #: Why this method cannot take token ids (text), or empty if it can.
@@ -104,9 +111,11 @@ class SSLModule(RecordedPredictor, Reporting, WeightAveraging, Optimisation, Rng
         decay_beta1: float | None = None,
         ema_decay: float | str | None = None,
         check_finite: bool = True,
+        balance_weight: float | str | None = "auto",
     ) -> None:
         check_schedule_arguments(optimizer, schedule, lr_decay_start, lr_epoch_decay, decay_beta1)
         check_ema_decay(ema_decay)
+        check_balance_weight(balance_weight)
         super().__init__()
         self.save_hyperparameters()
         self.num_classes = num_classes
@@ -122,6 +131,7 @@ class SSLModule(RecordedPredictor, Reporting, WeightAveraging, Optimisation, Rng
         self.neighbour_distance: float | None = None
         self.init_averaging(ema_decay)
         self.init_metrics(num_classes)
+        self.init_balance(num_classes)
 
     def build_classifier(self) -> nn.Module:
         """The network whose logits are evaluated; methods with special networks override this."""
@@ -148,6 +158,7 @@ class SSLModule(RecordedPredictor, Reporting, WeightAveraging, Optimisation, Rng
         an epoch's end (:func:`~ssl_kit.checkpoints.resume.settle_epoch_end`); keep its RNG states for
         the resumed run."""
         self.check_record(checkpoint, attached_datamodule(self))
+        self.fill_missing_balance_state(checkpoint)
         self.keep_rng_states(checkpoint, at_epoch_start=settle_epoch_end(checkpoint))
 
 

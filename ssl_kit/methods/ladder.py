@@ -193,7 +193,7 @@ class LadderNetwork(SSLModule):
         loss_denoise = sum(self.denoising_weights[l] * c for l, c in costs.items())
         extra = self.extra_cost(clean, corrupted_u)
         u = self.hparams.unsup_weight
-        loss = loss_sup + u * loss_denoise + sum(u * c for c in extra.values())
+        loss = loss_sup + u * loss_denoise + sum(u * c for c in extra.values()) + self.balance_term(clean.logits, y_l)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/loss_sup", loss_sup)
         self.log("train/loss_denoise", loss_denoise)

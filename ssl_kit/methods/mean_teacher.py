@@ -26,7 +26,7 @@ class MeanTeacher(SSLModule):
     batch-norm running statistics alone, in a batch made up as the student's (the labeled examples
     first, as in the paper's code), so that batch norm normalises both alike: with ``x_u`` alone the
     rings toy ended at 12.0 % error instead of 1.1 % (seed 1). The student predicts on the second view
-    ``x_u_strong`` (``strong_view: weak``, an independent draw of the training augmentation as in
+    ``x_u_strong`` (``second_view: weak``, an independent draw of the training augmentation as in
     USB; asked for when the datamodule was built without a second view, ``strong`` noise for data
     without augmentation) or on ``x_u`` again when there is none (then only network noise makes them differ). The
     teacher is also the network evaluated, as for every method with ``ema_decay``.
@@ -93,7 +93,7 @@ class MeanTeacher(SSLModule):
         loss_sup = self.supervised_loss(logits_l, batch.y_l)
         loss_unsup = softmax_mse(logits_u, logits_teacher)
         weight = hp.unsup_weight * rampup(hp.rampup, self.training_progress(), hp.rampup_length)
-        loss = loss_sup + weight * loss_unsup
+        loss = loss_sup + weight * loss_unsup + self.balance_term(logits_u, batch.y_l)
         self.log_dict({"train/loss_sup": loss_sup, "train/loss_unsup": loss_unsup, "train/unsup_weight": weight})
         self.log("train/loss", loss, prog_bar=True)
         return loss

@@ -114,7 +114,8 @@ class VAT(SSLModule):
             loss_sup = F.cross_entropy(net(batch.x_l), batch.y_l)
         x_u, forward_u, mask_u = perturbation_space(net, batch.x_u)  # embeddings keep their gradient
         eps = hp.eps if hp.eps is not None else self.default_radius(x_u)  # relative to the data (or embeddings)
-        with torch.set_grad_enabled(hp.entmin):
+        balance = self.balance_weight > 0
+        with torch.set_grad_enabled(hp.entmin or balance):
             logits_u = forward_u(x_u)
         with frozen_batchnorm_stats(net):
             if hp.unsup_weight > 0:
@@ -124,6 +125,8 @@ class VAT(SSLModule):
             else:  # adversarial training alone (FGM): skip the power iteration's passes
                 loss_vat = torch.zeros((), device=logits_u.device)
             loss = loss_sup + hp.unsup_weight * loss_vat
+            if balance:
+                loss = loss + self.balance_term(logits_u, batch.y_l)
             entropy = entropy_with_logits(logits_u)
             if hp.entmin:
                 loss = loss + entropy
