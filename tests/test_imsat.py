@@ -119,11 +119,31 @@ def test_imsat_step_uses_the_adaptive_radius(tmp_path: Path) -> None:
     assert torch.allclose(radius.flatten(), 0.25 * kth_neighbour_distance(pool, 10)[:7])
 
 
+@pytest.mark.parametrize("augmented", [False, True])
+def test_imsat_defaults_take_the_papers_adaptive_radius_unless_the_data_is_augmented(tmp_path: Path,
+                                                                                    augmented: bool) -> None:
+    pl.seed_everything(0)
+    model = IMSAT(num_classes=2, input_shape=(2,), backbone_kwargs={"hidden": [16]})
+    data = moons_without_labels()
+    if augmented:
+        data.train_transform = lambda x: x + 0.01 * torch.randn_like(x)
+    pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               default_root_dir=tmp_path, use_distributed_sampler=False, num_sanity_val_steps=0).fit(model, data)
+    if augmented:  # radii are looked up by input, which augmentation changes: the fixed radius
+        assert model.radii is None and model.perturbation_radius(torch.zeros(3, 2)) == 1.0
+    else:  # each point's own 10th-neighbour distance (eps 1.0)
+        pool = data.unlabeled_inputs()
+        assert torch.allclose(model.perturbation_radius(pool[:5]).flatten(), kth_neighbour_distance(pool, 10)[:5])
+    with pytest.raises(ValueError, match="eps_knn"):
+        IMSAT(num_classes=2, input_shape=(2,), eps_knn="many")
+
+
 def test_a_fit_without_labels_runs_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     main(["fit", "--config", str(REPO / "configs" / "imsat" / "toy_moons.yaml"), "--data.init_args.num_train", "200",
           "--data.init_args.unlabeled_batch_size", "100",
-          "--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.log_every_n_steps", "1", "--trainer.callbacks", "[]",
+          "--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.log_every_n_steps", "1",
+          "--trainer.callbacks", "[]",
           "--trainer.logger", "pytorch_lightning.loggers.CSVLogger", "--trainer.logger.save_dir", str(tmp_path),
           "--trainer.enable_progress_bar", "false"])
     (metrics_file,) = tmp_path.rglob("metrics.csv")
