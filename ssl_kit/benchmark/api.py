@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 
 from ssl_kit.benchmark.grid import Grid, GridError, RunSpec, load_grid
 from ssl_kit.benchmark.parallel import default_jobs, run_parallel, under_launcher
-from ssl_kit.benchmark.progress import GridProgress, RunProgressCallback
+from ssl_kit.benchmark.progress import GridProgress, RunProgressCallback, quiet_lightning, row_message, run_label
 from ssl_kit.benchmark.report import write_report
 from ssl_kit.benchmark.results import FAILED, OK, read_results, record
 from ssl_kit.benchmark.runner import execute_run, global_rank
@@ -33,20 +29,6 @@ def in_grid_order(rows: list[dict[str, Any]], specs: list[RunSpec]) -> list[dict
     """The grid's rows in grid order, then rows of runs the grid no longer has (kept, never lost)."""
     position = {s.run_id: i for i, s in enumerate(specs)}
     return sorted(rows, key=lambda r: position.get(r["run_id"], len(position)))
-
-
-@contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Silence Lightning's per-run info lines ("GPU available: ...") while the grid runs."""
-    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
 
 
 def run_benchmark(
@@ -124,7 +106,7 @@ def run_benchmark(
     if jobs > 1 and under_launcher():
         raise GridError(f"--jobs {jobs} under torchrun / srun: every rank already walks the grid; "
                         "leave --jobs out (or use --shard K/N without a launcher).")
-    with _quiet_lightning(), GridProgress(len(todo), enabled=progress and zero) as display:
+    with quiet_lightning(), GridProgress(len(todo), enabled=progress and zero) as display:
         if progress and len(todo) < len(specs):
             display.progress.console.print(f"{len(specs) - len(todo)} of {len(specs)} runs already done "
                                            f"in {csv_path}; skipping them.")
@@ -144,19 +126,6 @@ def run_benchmark(
     if not zero:
         return []
     return report_only(grid, out)
-
-
-def run_label(spec: RunSpec) -> str:
-    """``method / setting / seed k``: how the display names a run."""
-    return f"{spec.method} / {spec.setting} / seed {spec.seed}"
-
-
-def row_message(spec: RunSpec, row: dict[str, Any]) -> str:
-    """The display's line about a finished run (rich markup)."""
-    label = escape(run_label(spec))
-    if row["status"] == OK:
-        return f"[green]done[/] {label}: test error {row['test_error']:.2f}% ({row['wall_time_s']:.0f} s)"
-    return f"[red]failed[/] {label}: {escape(str(row['error']))}"
 
 
 def report_only(grid: str | Path | Grid, output_dir: str | Path | None = None) -> list[dict[str, Any]]:

@@ -37,14 +37,14 @@ def run_job(spec: RunSpec, output_dir: str, run_ids: list[str], threads: int | N
     """The body of one cluster job: run ``spec`` and record its row in ``results.csv`` (grid order ``run_ids``)."""
     import torch
 
-    from ssl_kit.benchmark.api import _quiet_lightning
+    from ssl_kit.benchmark.progress import quiet_lightning
     from ssl_kit.benchmark.runner import execute_run
 
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
         torch.set_num_threads(threads)
     out = Path(output_dir)
-    with _quiet_lightning():
+    with quiet_lightning():
         row = execute_run(spec, out)
     record(out / "results.csv", row, order=_in_order(run_ids))
     return row
@@ -83,7 +83,7 @@ def run_submitit(grid: Grid, todo: list[RunSpec], output_dir: Path, run_ids: lis
     running at a time); on the local executor at most ``array_parallelism`` processes run at once
     (default: the cores divided by ``cpus_per_task``). Ctrl-C cancels the unfinished jobs.
     """
-    from ssl_kit.benchmark.api import row_message
+    from ssl_kit.benchmark.progress import row_message
 
     executor = make_executor(grid, output_dir / "submitit", cluster)
     threads = grid.launcher.get("cpus_per_task")

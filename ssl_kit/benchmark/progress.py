@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytorch_lightning as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
+
+from ssl_kit.benchmark.grid import RunSpec
+from ssl_kit.benchmark.results import OK
 
 
 class GridProgress:
@@ -96,3 +103,30 @@ class RunProgressCallback(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         self.display.set_run_step(trainer.global_step)
+
+
+def run_label(spec: RunSpec) -> str:
+    """``method / setting / seed k``: how the display names a run."""
+    return f"{spec.method} / {spec.setting} / seed {spec.seed}"
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's per-run info lines ("GPU available: ...") while the grid runs."""
+    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def row_message(spec: RunSpec, row: dict[str, Any]) -> str:
+    """The display's line about a finished run (rich markup)."""
+    label = escape(run_label(spec))
+    if row["status"] == OK:
+        return f"[green]done[/] {label}: test error {row['test_error']:.2f}% ({row['wall_time_s']:.0f} s)"
+    return f"[red]failed[/] {label}: {escape(str(row['error']))}"

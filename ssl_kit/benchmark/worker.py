@@ -54,10 +54,10 @@ def _progress_callback(conn: Connection) -> Any:
 
 def serve(conn: Connection) -> None:
     """Run the parent's runs until it sends ``None`` or closes the socket."""
-    from ssl_kit.benchmark.api import _quiet_lightning
+    from ssl_kit.benchmark.progress import quiet_lightning
     from ssl_kit.benchmark.runner import execute_run
 
-    with _quiet_lightning():
+    with quiet_lightning():
         while True:
             try:
                 task = conn.recv()
