@@ -35,7 +35,7 @@ def test_ddp_supervised_toy(tmp_path: Path) -> None:
     assert [r["world_size"] for r in ranks] == [2, 2]
     assert len(ranks[0]["batches"]) == len(ranks[1]["batches"]) == 6
     for r in ranks:
-        for x_l, y_l, x_u in r["batches"]:
+        for x_l, _y_l, x_u in r["batches"]:
             assert len(x_l) == 8 and len(x_u) == 50  # global 16 + 100 split over 2 ranks
     # within one pass over the 1000 points the two ranks never see the same unlabeled point
     u0 = torch.cat([b[2] for b in ranks[0]["batches"]])

@@ -125,8 +125,8 @@ def check_compatible(record: dict[str, Any], other: dict[str, Any], what: str) -
     if "preprocessing" in differ:
         theirs.append(Preprocessing.from_dict(other["preprocessing"]).describe())
     raise CheckpointMismatchError(
-        f"This checkpoint was trained as {describe(record, 'class_names' in differ)}; {what} {', '.join(theirs)}. Use the config and data "
-        "it was trained with (the run folder's config.yaml), or train a new model for this setup."
+        f"This checkpoint was trained as {describe(record, 'class_names' in differ)}; {what} {', '.join(theirs)}. "
+        "Use the config and data it was trained with (the run folder's config.yaml), or train a new model for this setup."
     )
 
 
