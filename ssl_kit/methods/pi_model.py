@@ -43,8 +43,6 @@ class PiModel(SSLModule):
         **kwargs: see :class:`~ssl_kit.methods.base.SSLModule`.
     """
 
-    balance_by_default = True
-
     def __init__(
         self,
         num_classes: int,
