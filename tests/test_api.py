@@ -60,6 +60,7 @@ BASE_VALUES: dict[str, Any] = {
     "decay_beta1": 0.6,
     "ema_decay": 0.9,
     "check_finite": False,
+    "balance_weight": 0.0,  # off, so that unsup_weight 0 leaves the supervised term alone
 }
 
 #: Non-default values of the optimiser choice (USB's protocol), checked apart from ``BASE_VALUES``:
@@ -110,7 +111,8 @@ def test_method_builds_and_trains_from_num_classes_and_input_shape_alone(name: s
     logged = trainer.callback_metrics
     assert torch.isfinite(logged["train/loss"])
     if name in ZERO_AT_START:  # the term is there, and starts at zero
-        assert model.hparams.unsup_weight > 0 and torch.isfinite(logged["train/loss_unsup"])
+        weight = model.hparams.unsup_weight  # None: the paper's rule sets it from the data
+        assert (weight is None or weight > 0) and torch.isfinite(logged["train/loss_unsup"])
     elif name not in LABELED_ONLY:  # the unlabeled term counts with its default weight
         assert model.hparams.unsup_weight == 1.0
         assert not torch.allclose(logged["train/loss"], logged["train/loss_sup"])
